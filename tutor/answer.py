@@ -1,0 +1,124 @@
+"""The extractive grounded answerer: picks the sentences that best answer the question and cites each one."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from tutor.chunking import Sentence
+from tutor.models import ABSTAIN_TEXT, Citation, Hit, SourceDoc
+from tutor.retrieval import tokenize
+from tutor.settings import RetrievalSettings
+
+_DEFINITION = re.compile(r"\b(is|are|means|refers to|describes)\b", re.I)
+
+
+@dataclass
+class Draft:
+    """What an answerer produces before safety and stamping: the text with [n] markers and its citations."""
+
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    support: float
+
+
+@dataclass
+class _Candidate:
+    hit: Hit
+    sentence: Sentence
+    similarity: float
+    score: float
+    vector: np.ndarray
+
+
+class ExtractiveAnswerer:
+    name = "extractive"
+
+    def __init__(self, index, docs: dict[str, SourceDoc], settings: RetrievalSettings):
+        self.index = index
+        self.docs = docs
+        self.settings = settings
+
+    def candidates(self, question: str, query_vector: np.ndarray, hits: list[Hit]) -> list[_Candidate]:
+        query_terms = set(tokenize(question))
+        out: list[_Candidate] = []
+        for hit in hits:
+            sentences = self.index.sentences.get(hit.chunk.id, [])
+            vectors = self.index.sentence_vectors.get(hit.chunk.id)
+            if vectors is None or not sentences:
+                continue
+            similarities = vectors @ query_vector
+            for sentence, vector, similarity in zip(sentences, vectors, similarities):
+                if sentence.words < 5:
+                    continue
+                terms = set(tokenize(sentence.display))
+                overlap = len(query_terms & terms) / len(query_terms) if query_terms else 0.0
+                score = float(similarity) + 0.2 * overlap + 0.04 / (1 + hit.rank)
+                if _DEFINITION.search(sentence.display[:80]) and sentence.index == 0:
+                    score += 0.02
+                if sentence.words > 60:
+                    score -= 0.05
+                out.append(_Candidate(hit, sentence, float(similarity), score, vector))
+        return out
+
+    def compose(self, question: str, query_vector: np.ndarray, hits: list[Hit]) -> Draft:
+        candidates = self.candidates(question, query_vector, hits)
+        if not candidates:
+            return self.abstain(hits, 0.0)
+        candidates.sort(key=lambda c: -c.score)
+        support = max(c.similarity for c in candidates)
+        if support < self.settings.min_support:
+            return self.abstain(hits, support)
+        best = candidates[0].score
+        chosen: list[_Candidate] = []
+        for candidate in candidates:
+            if len(chosen) == self.settings.max_sentences:
+                break
+            if candidate.score < best - 0.18 or candidate.similarity < self.settings.min_support * 0.8:
+                continue
+            if any(float(candidate.vector @ c.vector) > 0.88 for c in chosen):
+                continue  # near-duplicate of a sentence already chosen
+            chosen.append(candidate)
+        lead, rest = chosen[0], chosen[1:]
+        chunk_order = {c.hit.chunk.id: i for i, c in enumerate(chosen)}
+        rest.sort(key=lambda c: (chunk_order[c.hit.chunk.id], c.sentence.index))
+        ordered = [lead] + rest
+        citations: dict[str, Citation] = {}
+        spans: dict[str, list[Sentence]] = {}
+        parts = []
+        for candidate in ordered:
+            chunk = candidate.hit.chunk
+            if chunk.id not in citations:
+                doc = self.docs[chunk.doc_id]
+                source = doc.sources[0]
+                citations[chunk.id] = Citation(
+                    n=len(citations) + 1, doc_id=doc.id, title=doc.title, publisher=source.publisher, url=source.url,
+                    chunk_id=chunk.id, quote="", heading=chunk.heading, year=source.year,
+                    review_due=doc.review_due.isoformat())
+            spans.setdefault(chunk.id, []).append(candidate.sentence)
+            parts.append(f"{candidate.sentence.display} [{citations[chunk.id].n}]")
+        for chunk_id, citation in citations.items():
+            citation.quote = quote_span(self.index.chunks[chunk_id].text, spans[chunk_id])
+        return Draft(" ".join(parts), list(citations.values()), False, support)
+
+    def abstain(self, hits: list[Hit], support: float) -> Draft:
+        titles = list(dict.fromkeys(h.chunk.title for h in hits))[:3]
+        nearest = f" The nearest guidance I hold is on: {'; '.join(titles)}." if titles else ""
+        return Draft(f"{ABSTAIN_TEXT}{nearest} I can help with topics such as automation bias, test accuracy, "
+                     "AI regulation in the UK, information governance and reporting AI incidents.", [], True, support)
+
+
+def quote_span(chunk_text: str, sentences: list[Sentence]) -> str:
+    """The verbatim stretch of the chunk from the first to the last sentence used."""
+    starts = [chunk_text.find(s.text) for s in sentences]
+    if any(s < 0 for s in starts):
+        return sentences[0].text
+    first = min(starts)
+    last = max(start + len(s.text) for start, s in zip(starts, sentences))
+    if last - first > 700:  # a long stretch is no longer a quote; keep the first sentence used
+        index = starts.index(first)
+        return sentences[index].text
+    return chunk_text[first:last]

