@@ -12,6 +12,7 @@ from tutor.models import ABSTAIN_TEXT, Citation, Hit, SourceDoc
 from tutor.retrieval import tokenize
 from tutor.settings import RetrievalSettings
 
+_WHAT_IS = re.compile(r"^(what|who)\s+(is|are|was|were|does .+ mean)\b|^define\b|^meaning of\b", re.I)
 _DEFINITION = re.compile(r"\b(is|are|means|refers to|describes)\b", re.I)
 
 
@@ -44,6 +45,7 @@ class ExtractiveAnswerer:
 
     def candidates(self, question: str, query_vector: np.ndarray, hits: list[Hit]) -> list[_Candidate]:
         query_terms = set(tokenize(question))
+        asks_definition = bool(_WHAT_IS.match(question.strip()))
         out: list[_Candidate] = []
         for hit in hits:
             sentences = self.index.sentences.get(hit.chunk.id, [])
@@ -57,8 +59,8 @@ class ExtractiveAnswerer:
                 terms = set(tokenize(sentence.display))
                 overlap = len(query_terms & terms) / len(query_terms) if query_terms else 0.0
                 score = float(similarity) + 0.2 * overlap + 0.04 / (1 + hit.rank)
-                if _DEFINITION.search(sentence.display[:80]) and sentence.index == 0:
-                    score += 0.02
+                if asks_definition and _DEFINITION.search(sentence.display[:60]):
+                    score += 0.05
                 if sentence.words > 60:
                     score -= 0.05
                 out.append(_Candidate(hit, sentence, float(similarity), score, vector))
@@ -82,10 +84,11 @@ class ExtractiveAnswerer:
             if any(float(candidate.vector @ c.vector) > 0.88 for c in chosen):
                 continue  # near-duplicate of a sentence already chosen
             chosen.append(candidate)
-        lead, rest = chosen[0], chosen[1:]
-        chunk_order = {c.hit.chunk.id: i for i, c in enumerate(chosen)}
-        rest.sort(key=lambda c: (chunk_order[c.hit.chunk.id], c.sentence.index))
-        ordered = [lead] + rest
+        # Read as an answer: passages in order of their best sentence, sentences in reading order within each.
+        chunk_order = {}
+        for candidate in chosen:
+            chunk_order.setdefault(candidate.hit.chunk.id, len(chunk_order))
+        ordered = sorted(chosen, key=lambda c: (chunk_order[c.hit.chunk.id], c.sentence.index))
         citations: dict[str, Citation] = {}
         spans: dict[str, list[Sentence]] = {}
         parts = []

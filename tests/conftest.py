@@ -1,0 +1,71 @@
+"""Shared fixtures: every test writes under tmp_path; the real model and a real index are built once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import tutor  # noqa: F401  offline environment first
+from tutor.builder import build_indexer, build_tutor
+from tutor.embeddings import HashingEmbedder, SentenceTransformerEmbedder
+from tutor.settings import EmbeddingSettings, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_CORPUS = Path(__file__).resolve().parent / "fixtures" / "corpus"
+REAL_CORPUS = ROOT / "corpus"
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_dir(tmp_path, monkeypatch):
+    """Nothing a test does may touch the developer's data dir."""
+    monkeypatch.setenv("TUTOR_PATHS__DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TUTOR_RETRIEVAL__CHROMA_URL", raising=False)
+    yield tmp_path / "data"
+
+
+def make_settings(data_dir: Path, corpus_dir: Path = FIXTURE_CORPUS, **groups) -> Settings:
+    settings = Settings()
+    settings.paths.data_dir = data_dir
+    settings.paths.corpus_dir = corpus_dir
+    for group, values in groups.items():
+        for key, value in values.items():
+            setattr(getattr(settings, group), key, value)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The bundled all-MiniLM-L6-v2, checked by SHA-256, loaded once."""
+    return SentenceTransformerEmbedder(EmbeddingSettings())
+
+
+@pytest.fixture
+def hashing_embedder():
+    return HashingEmbedder()
+
+
+@pytest.fixture
+def fixture_settings(tmp_path):
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def real_corpus_settings(tmp_path_factory, real_embedder):
+    """The real corpus indexed once with the real model and embedded Chroma."""
+    settings = make_settings(tmp_path_factory.mktemp("real-index"), REAL_CORPUS)
+    build_indexer(settings, real_embedder).build()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def real_tutor(real_corpus_settings, real_embedder):
+    """A Tutor over the real corpus, as `make run` serves it (shared, like the app's cached instance)."""
+    return build_tutor(real_corpus_settings, embedder=real_embedder)
+
+
+@pytest.fixture(scope="session")
+def fixture_tutor(tmp_path_factory, real_embedder):
+    settings = make_settings(tmp_path_factory.mktemp("fixture-index"))
+    build_indexer(settings, real_embedder).build()
+    return build_tutor(settings, embedder=real_embedder)
