@@ -65,7 +65,9 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, settings: EmbeddingSettings):
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # the CLI shows its own progress; no noise on every load
         folder = Path(settings.model_path) if settings.model_path else bundled_model_path()
         verify_model(folder, settings)
         self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)

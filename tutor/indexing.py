@@ -183,7 +183,7 @@ class Indexer:
             progress("writing index", len(chunks), len(chunks))
         self._verify(store, chunks, chunk_vectors)
 
-        changed = sorted(self._changed_documents(previous, docs))
+        changed = sorted(self._changed_documents(previous, docs)) if previous else []
         manifest = {
             "build_id": build_id,
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
