@@ -13,6 +13,27 @@ from tutor.retrieval import tokenize
 from tutor.settings import RetrievalSettings
 
 _WHAT_IS = re.compile(r"^(what|who)\s+(is|are|was|were|does .+ mean)\b|^define\b|^meaning of\b", re.I)
+_SPECIFIC = re.compile(r"\b(?:[A-Z][A-Za-z0-9&'-]*[A-Za-z0-9]|[A-Z]|\d{2,}(?:[.,]\d+)*)\b")
+_COMMON_CAPITALISED = frozenset({"i", "what", "how", "why", "when", "where", "who", "which", "can", "could", "should",
+                                 "is", "are", "do", "does", "did", "will", "would", "tell", "explain", "and", "but",
+                                 "so", "if", "my", "our", "the", "a", "an", "in", "on", "for", "to", "please", "hi",
+                                 "hello", "ok", "okay", "also", "then", "give", "describe", "list", "define", "name",
+                                 "show", "help", "thanks", "thank", "yes", "no", "we", "you", "it", "this", "that"})
+
+
+def specific_terms(question: str) -> set[str]:
+    """Names, acronyms and numbers in a question: the words an answer must be about to be an answer."""
+    terms = {m.group(0).split("'")[0] for m in _SPECIFIC.finditer(question)}
+    return {t for t in terms if t and t.lower() not in _COMMON_CAPITALISED}
+
+
+def covers(term: str, haystack: str) -> bool:
+    needle = term.lower()
+    if needle in haystack:
+        return True
+    return len(needle) > 3 and needle.endswith("s") and needle[:-1] in haystack
+
+
 _DEFINITION = re.compile(r"\b(is|are|means|refers to|describes)\b", re.I)
 
 
@@ -73,6 +94,10 @@ class ExtractiveAnswerer:
         candidates.sort(key=lambda c: -c.score)
         support = max(c.similarity for c in candidates)
         if support < self.settings.min_support:
+            return self.abstain(hits, support)
+        # Similar wording is not an answer: a name, acronym or number the question turns on must be in the passages.
+        haystack = " ".join(f"{h.chunk.title} {h.chunk.heading} {h.chunk.text}" for h in hits).lower()
+        if any(not covers(term, haystack) for term in specific_terms(question)):
             return self.abstain(hits, support)
         best = candidates[0].score
         chosen: list[_Candidate] = []

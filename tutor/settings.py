@@ -62,7 +62,7 @@ class RetrievalSettings(BaseModel):
     top_k: int = Field(5, description="Chunks passed to the answerer.")
     candidates: int = Field(20, description="Candidates taken from each of BM25 and dense search before fusion.")
     rrf_k: int = Field(60, description="Reciprocal rank fusion constant.")
-    min_support: float = Field(0.42, description="Below this best sentence similarity the tutor abstains.")
+    min_support: float = Field(0.38, description="Below this best sentence similarity the tutor abstains.")
     max_sentences: int = Field(4, description="Most sentences in an extractive answer.")
     chroma_url: str | None = Field(None, description="Chroma server URL (http://host:port); empty means embedded Chroma in the data dir.")
 
@@ -79,6 +79,14 @@ class LLMSettings(BaseModel):
     max_answer_tokens: int = Field(600, description="Tokens reserved for the answer.")
     price_per_1k_input: float | None = Field(None, description="Cost per 1,000 input tokens, for estimates.")
     price_per_1k_output: float | None = Field(None, description="Cost per 1,000 output tokens, for estimates.")
+    price_currency: str = Field("GBP", description="Currency of the prices above, reported with the cost estimate.")
+    retry_backoff_s: float = Field(0.5, description="Wait before the first retry; it doubles on each further retry.")
+    cooldown_s: float = Field(30.0, description="After a request fails every retry, answer from the guidance directly "
+                              "for this many seconds without calling the endpoint, so no one waits on a dead server.")
+    min_supported_fraction: float = Field(0.5, description="Share of generated sentences that must pass the "
+                                          "faithfulness check; below it the extractive answer is shown instead.")
+    check_understanding: bool = Field(False, description="End each generated answer with a short check-for-"
+                                      "understanding question (kept only if the cited passages support it).")
 
 
 class SafetySettings(BaseModel):
@@ -89,6 +97,29 @@ class SafetySettings(BaseModel):
 class AppSettings(BaseModel):
     admin_password_sha256: str | None = Field(None, description="SHA-256 hex of the editors' password; unset hides protected pages.")
     admin_password_salt: str = Field("", description="Salt prepended to the password before hashing.")
+    editor_emails: list[str] = Field(
+        default_factory=list,
+        description="With OIDC sign-in (an [auth] section in .streamlit/secrets.toml): emails allowed to the Content "
+                    "and Evaluation pages; empty allows every account your identity provider signs in.")
+    review_horizon_days: int = Field(90, description="The Content page lists documents whose review is due within this many days.")
+
+
+class LearningSettings(BaseModel):
+    leitner_days: list[int] = Field([1, 3, 7, 14, 30], description="Days until a quiz item in Leitner box 1, 2, 3, 4, 5 "
+                                    "is due again; a correct answer moves it up a box, a miss back to box 1.")
+    raise_after: int = Field(2, description="Correct answers in a row on a topic that raise its quiz difficulty by one.")
+    lower_after: int = Field(1, description="Misses in a row on a topic that lower its quiz difficulty by one.")
+    pass_mark: float = Field(0.5, description="Share of an item's key points a free-text reply must make to count as correct.")
+    point_similarity: float = Field(0.62, description="Cosine similarity at which a sentence of a reply makes a key point "
+                                    "on meaning alone (bundled embedding model).")
+    phrase_similarity: float = Field(0.45, description="Lower similarity that still makes a key point when the reply "
+                                     "also uses at least half of the key point's key phrases.")
+    calibration_tolerance: float = Field(0.05, description="An estimate within this many (as a fraction, 0.05 = 5 "
+                                         "percentage points) of the true predictive value counts as right.")
+    mastery_items: int = Field(5, description="Mastery of a topic is the mean strength of the learner's best this-many items on it.")
+    step_correct: int = Field(2, description="Different quiz items on a pathway step's document answered correctly to "
+                              "complete the step (or all its items, if it has fewer).")
+    idle_minutes: float = Field(5.0, description="When estimating time spent, a gap between two actions counts as at most this long.")
 
 
 class Settings(BaseSettings):
@@ -103,6 +134,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     safety: SafetySettings = Field(default_factory=SafetySettings)
     app: AppSettings = Field(default_factory=AppSettings)
+    learning: LearningSettings = Field(default_factory=LearningSettings)
 
     def answer_relevant(self) -> dict:
         """The settings that change what an answer says (no paths, no secrets)."""
@@ -110,7 +142,9 @@ class Settings(BaseSettings):
             "embedding": self.embedding.model_dump(mode="json", exclude={"batch_size"}),
             "chunking": self.chunking.model_dump(mode="json"),
             "retrieval": self.retrieval.model_dump(mode="json", exclude={"chroma_url"}),
-            "llm": self.llm.model_dump(mode="json", include={"backend", "model", "temperature", "context_window"}),
+            "llm": self.llm.model_dump(mode="json", include={"backend", "model", "temperature", "context_window",
+                                                   "max_answer_tokens", "min_supported_fraction",
+                                                   "check_understanding"}),
             "safety": self.safety.model_dump(mode="json"),
         }
 
