@@ -9,6 +9,7 @@ from tutor.conversation import Tutor
 from tutor.corpus import Corpus, load_corpus
 from tutor.embeddings import Embedder, SentenceTransformerEmbedder
 from tutor.indexing import Indexer, load_index
+from tutor.llm import build_generative_answerer, resolve_backend
 from tutor.retrieval import Retriever
 from tutor.safety import SafetyLayer
 from tutor.settings import Settings
@@ -25,8 +26,14 @@ def build_indexer(settings: Settings, embedder: Embedder | None = None) -> Index
 
 
 def build_tutor(settings: Settings | None = None, *, embedder: Embedder | None = None,
-                store: VectorStore | None = None, corpus: Corpus | None = None) -> Tutor:
-    """Load the live index and everything the ask path needs, once."""
+                store: VectorStore | None = None, corpus: Corpus | None = None, backend: str | None = None,
+                chat_model=None) -> Tutor:
+    """Load the live index and everything the ask path needs, once.
+
+    `backend` overrides settings.llm.backend: extractive, openai, ollama, or llm (whichever chat model the settings
+    configure), e.g. build_tutor(settings, backend="llm") for `tutor eval --backend llm`. `chat_model` replaces the
+    endpoint with any tutor.llm.ChatModel (tests, demos); the extractive answerer is always the fallback.
+    """
     settings = settings or Settings()
     corpus = corpus or load_corpus(settings.paths.corpus_dir)
     index = load_index(settings, store=store)
@@ -40,4 +47,11 @@ def build_tutor(settings: Settings | None = None, *, embedder: Embedder | None =
                                 "run `tutor ingest`")
     retriever = Retriever(index, embedder, settings.retrieval)
     answerer = ExtractiveAnswerer(index, docs, settings.retrieval)
-    return Tutor(settings, retriever, answerer, SafetyLayer(settings.safety), corpus_version=index.corpus_version)
+    chosen = resolve_backend(backend, settings.llm.backend)
+    if chosen != settings.llm.backend:  # stamp answers with the backend really used
+        settings = settings.model_copy(deep=True)
+        settings.llm.backend = chosen
+    if chosen != "extractive" or chat_model is not None:
+        answerer = build_generative_answerer(settings, chosen, answerer, embedder=embedder, chat=chat_model)
+    safety = SafetyLayer(settings, embedder, chunks=index.chunks)
+    return Tutor(settings, retriever, answerer, safety, corpus_version=index.corpus_version)

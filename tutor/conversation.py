@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Iterator
 
 from tutor.answer import ExtractiveAnswerer
 from tutor.models import Answer, Turn
@@ -25,6 +26,39 @@ class Tutor:
     def ask(self, question: str, history: list[Turn] | None = None, id: str = "",
             audience: str | None = None, topic: str | None = None) -> Answer:
         started = time.perf_counter()
+        answer, verdict, turn = self._begin(question, history, id, audience, topic)
+        if turn is not None:
+            query, retrieval, extra = turn
+            draft = self.answerer.compose(query, retrieval.query_vector, retrieval.hits, **extra)
+            self._apply(answer, retrieval, draft)
+        return self._finish(answer, verdict, started)
+
+    def stream(self, question: str, history: list[Turn] | None = None, id: str = "",
+               audience: str | None = None, topic: str | None = None) -> Iterator[str | Answer]:
+        """Text pieces as a generative answer is written (each sentence checked against the guidance before it is
+        yielded), then the final Answer. Show the pieces while they come, then show the final Answer in their place:
+        only it has been through the safety layer, and it may differ (the extractive answer, with a notice, when the
+        model fails midway). The extractive answerer yields only the final Answer."""
+        started = time.perf_counter()
+        answer, verdict, turn = self._begin(question, history, id, audience, topic)
+        if turn is not None:
+            query, retrieval, extra = turn
+            if hasattr(self.answerer, "stream"):
+                draft = None
+                for item in self.answerer.stream(query, retrieval.query_vector, retrieval.hits, **extra):
+                    if isinstance(item, str):
+                        yield item
+                    else:
+                        draft = item
+            else:
+                draft = self.answerer.compose(query, retrieval.query_vector, retrieval.hits, **extra)
+            self._apply(answer, retrieval, draft)
+        yield self._finish(answer, verdict, started)
+
+    def _begin(self, question, history, id, audience, topic):
+        """Screen first (nothing unscreened reaches retrieval or a model), then make the question standalone and
+        retrieve. Returns the answer being built, the verdict, and (query, retrieval, answerer arguments) unless
+        the input was refused."""
         verdict = self.safety.screen(question)
         answer = Answer(id=id, question=verdict.text, answer="", backend=self.answerer.name,
                         settings_fingerprint=self.settings.fingerprint, corpus_version=self.corpus_version,
@@ -33,15 +67,27 @@ class Tutor:
             answer.refused = True
             answer.refusal_reason = verdict.refusal_reason
             answer.answer = verdict.refusal_text or ""
+            return answer, verdict, None
+        clean_history = [Turn(role=t.role, content=self.safety.screen(t.content).text) for t in history or []]
+        if getattr(self.answerer, "conversational", False):  # a chat model: it rewrites follow-ups, sees history
+            rewrite = self.answerer.rewrite(verdict.text, clean_history)
+            query, extra = rewrite.query, {"history": clean_history, "rewrite": rewrite}
         else:
-            clean_history = [Turn(role=t.role, content=self.safety.screen(t.content).text) for t in history or []]
-            query = standalone_question(verdict.text, clean_history)
-            retrieval = self.retriever.search(query, audience=audience, topic=topic)
-            draft = self.answerer.compose(query, retrieval.query_vector, retrieval.hits)
-            answer.answer = draft.text
-            answer.citations = draft.citations
-            answer.abstained = draft.abstained
-            answer.retrieved = [h.chunk.id for h in retrieval.hits]
+            query, extra = standalone_question(verdict.text, clean_history), {}
+        retrieval = self.retriever.search(query, audience=audience, topic=topic)
+        return answer, verdict, (query, retrieval, extra)
+
+    @staticmethod
+    def _apply(answer: Answer, retrieval, draft) -> None:
+        answer.answer = draft.text
+        answer.citations = draft.citations
+        answer.abstained = draft.abstained
+        answer.retrieved = [h.chunk.id for h in retrieval.hits]
+        answer.backend = getattr(draft, "backend", "") or answer.backend
+        answer.usage = getattr(draft, "usage", None)
+        answer.notices = answer.notices + list(getattr(draft, "notices", []))
+
+    def _finish(self, answer: Answer, verdict, started: float) -> Answer:
         answer = self.safety.finalise(answer, verdict)
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         return answer
