@@ -1,0 +1,273 @@
+"""The Streamlit app through AppTest: each page's main flow, and that editorial pages need sign-in.
+
+The app runs against the fixture corpus index built once per session (conftest `fixture_tutor`), with the real
+embedding model, as `make run` serves it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import FIXTURE_CORPUS, ROOT
+from tutor.webapp.auth import hash_password
+from tutor.webapp.feedback import REASONS, FeedbackStore
+
+APP = str(ROOT / "app.py")
+CONTENT = "tutor/webapp/content.py"
+EVALUATION = "tutor/webapp/evaluation.py"
+SIGN_IN = "tutor/webapp/signin.py"
+PASSWORD, SALT = "a long editor passphrase", "fixture-salt"
+OIDC_SECRETS = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "not-a-secret",
+                         "client_id": "tutor", "client_secret": "not-a-secret",
+                         "server_metadata_url": "https://login.example.org/.well-known/openid-configuration"}}
+
+
+@pytest.fixture
+def app_settings(fixture_tutor, monkeypatch):
+    """Point the app at the session's fixture index; start each test with no feedback and no password."""
+    settings = fixture_tutor.settings
+    monkeypatch.setenv("TUTOR_PATHS__DATA_DIR", str(settings.paths.data_dir))
+    monkeypatch.setenv("TUTOR_PATHS__CORPUS_DIR", str(FIXTURE_CORPUS))
+    for name in ("TUTOR_APP__ADMIN_PASSWORD_SHA256", "TUTOR_APP__ADMIN_PASSWORD_SALT", "TUTOR_APP__EDITOR_EMAILS"):
+        monkeypatch.delenv(name, raising=False)
+    settings.paths.feedback_db.unlink(missing_ok=True)
+    return settings
+
+
+@pytest.fixture
+def with_password(monkeypatch):
+    monkeypatch.setenv("TUTOR_APP__ADMIN_PASSWORD_SHA256", hash_password(PASSWORD, SALT))
+    monkeypatch.setenv("TUTOR_APP__ADMIN_PASSWORD_SALT", SALT)
+
+
+def start() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=120).run()  # the first run in a process loads the model
+
+
+def reachable(at: AppTest, page: str) -> bool:
+    try:
+        at.switch_page(page)
+    except ValueError:
+        return False
+    return True
+
+
+def sign_in(at: AppTest, password: str) -> AppTest:
+    at.switch_page(SIGN_IN).run()
+    at.text_input[0].set_value(password)
+    at.button[0].click().run()
+    return at
+
+
+def texts(block) -> str:
+    return "\n".join([m.value for m in block.markdown] + [c.value for c in block.caption])
+
+
+# ------------------------------------------------------------------ access control
+
+def test_without_any_sign_in_configured_the_editorial_pages_do_not_exist(app_settings):
+    at = start()
+    assert not at.exception
+    assert not reachable(at, CONTENT)
+    assert not reachable(at, EVALUATION)
+    assert not reachable(at, SIGN_IN), "no sign-in page when there is nothing to sign in to"
+
+
+def test_password_sign_in_opens_the_content_page_and_a_wrong_password_does_not(app_settings, with_password):
+    at = start()
+    assert not reachable(at, CONTENT)
+    sign_in(at, "a long editor passphrasE")
+    assert "not right" in at.error[0].value
+    at.run()
+    assert not reachable(at, CONTENT)
+
+    sign_in(at, PASSWORD)
+    assert at.title[0].value == "Signed in"
+    assert reachable(at, CONTENT)
+    at.run()
+    assert at.title[0].value == "Content" and not at.exception
+
+    at.switch_page(SIGN_IN).run()
+    next(b for b in at.button if b.label == "Sign out").click().run()
+    at.run()
+    assert not reachable(at, CONTENT)
+
+
+def test_the_content_page_itself_refuses_a_session_that_has_not_signed_in(app_settings, with_password):
+    page = AppTest.from_file(str(ROOT / CONTENT), default_timeout=60).run()
+    assert "Sign in first" in page.warning[0].value
+    assert not [t for t in page.title if t.value == "Content"]
+    assert not page.dataframe
+
+
+def test_oidc_sign_in_when_configured(app_settings):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.secrets.update(OIDC_SECRETS)
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert not reachable(at, CONTENT)
+    at.switch_page(SIGN_IN).run()
+    assert [b.label for b in at.button] == ["Sign in with your organisation account"]
+    assert not at.text_input, "no password box when the organisation's sign-in is configured"
+
+    at.user = {"is_logged_in": True, "email": "editor@nhs.net"}
+    at.run()
+    assert reachable(at, CONTENT)
+    at.run()
+    assert at.title[0].value == "Content"
+
+
+def test_oidc_account_not_on_the_editors_list_stays_out(app_settings, monkeypatch):
+    monkeypatch.setenv("TUTOR_APP__EDITOR_EMAILS", '["editor@nhs.net"]')
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.secrets.update(OIDC_SECRETS)
+    at.user = {"is_logged_in": True, "email": "someone.else@nhs.net"}
+    at.run()
+    assert not reachable(at, CONTENT)
+    at.switch_page(SIGN_IN).run()
+    assert "not on the editors' list" in at.error[0].value
+
+
+# ------------------------------------------------------------------ chat
+
+def test_chat_gives_a_cited_answer_whose_source_opens_to_the_quoted_passage(app_settings):
+    at = start()
+    assert at.title[0].value == "Ask the tutor"
+    at.chat_input[0].set_value("What is automation bias?").run()
+    assert not at.exception
+    answer = at.session_state["chat_messages"][-1]["answer"]
+    assistant = at.chat_message[-1]
+    assert assistant.name == "assistant"
+    shown = assistant.markdown[0].value
+    assert "[1]" in shown and "Automation bias" in shown
+    first = answer.citations[0]
+    source = assistant.expander[0]
+    assert source.label.startswith(f"[1] {first.title}")
+    opened = texts(source)
+    assert first.quote.splitlines()[0][:60] in opened
+    assert first.url in opened and first.publisher in opened
+    assert "next review due" in opened and "last reviewed" in opened
+
+
+def test_feedback_is_stored_with_reason_comment_answer_id_and_corpus_version(app_settings):
+    at = start()
+    at.chat_input[0].set_value("What is automation bias?").run()
+    answer = at.session_state["chat_messages"][-1]["answer"]
+    store = FeedbackStore(app_settings.paths.feedback_db)
+
+    at.feedback(key=f"thumbs-{answer.id}").set_value(0).run()
+    assert store.get(answer.id).rating == 0, "a thumb alone is saved at once"
+    assert at.selectbox(key=f"reason-{answer.id}").options == list(REASONS.values())
+
+    at.selectbox(key=f"reason-{answer.id}").select("citation-mismatch")
+    at.text_area(key=f"comment-{answer.id}").set_value("The quote is about something else.")
+    next(b for b in at.button if b.label == "Send feedback").click().run()
+    record = store.get(answer.id)
+    assert (record.rating, record.reason, record.comment) == (0, "citation-mismatch", "The quote is about something else.")
+    assert record.corpus_version == answer.corpus_version != ""
+    assert record.doc_ids == list(dict.fromkeys(c.doc_id for c in answer.citations)) != []
+    assert any("Thank you" in c.value for c in at.chat_message[-1].caption)
+
+
+def test_example_question_then_new_conversation(app_settings):
+    at = start()
+    at.button(key="example-0").click().run()
+    assert [m.name for m in at.chat_message] == ["user", "assistant"]
+    assert at.chat_message[0].markdown[0].value == "What is automation bias?"
+    next(b for b in at.button if b.label == "New conversation").click().run()
+    assert not at.chat_message
+    assert at.session_state["chat_messages"] == []
+
+
+def test_a_question_the_guidance_does_not_cover_is_answered_honestly(app_settings):
+    at = start()
+    at.chat_input[0].set_value("How do zebra crossings get painted?").run()
+    answer = at.session_state["chat_messages"][-1]["answer"]
+    assert answer.abstained and not answer.citations
+    shown = at.chat_message[-1].markdown[0].value
+    assert "does not cover this question" in shown
+    assert not at.chat_message[-1].expander, "no sources are offered for an answer that cites nothing"
+
+
+# ------------------------------------------------------------------ glossary and about
+
+def test_glossary_search(app_settings):
+    at = start()
+    at.switch_page("tutor/webapp/glossary.py").run()
+    assert "2 of 2 terms" in at.caption[0].value
+    at.text_input(key="glossary-query").set_value("sensitivity").run()
+    assert "1 of 2 terms" in at.caption[0].value
+    assert "**Sensitivity**" in texts(at.main)
+    at.text_input(key="glossary-query").set_value("blockchain").run()
+    assert "No term matches" in at.info[0].value
+
+
+def test_about_shows_the_corpus_version_backend_and_data_handling(app_settings, fixture_tutor):
+    at = start()
+    at.switch_page("tutor/webapp/about.py").run()
+    page = texts(at.main)
+    assert f"**Corpus version:** {fixture_tutor.corpus_version}" in page
+    assert "Extractive: no generative AI model" in page
+    assert "not a clinical decision aid" in page
+    assert "Your conversation stays in this browser tab" in page
+    assert "**Guidance documents in use:** 3" in page
+
+
+# ------------------------------------------------------------------ content
+
+def signed_in_content(monkeypatch) -> AppTest:
+    monkeypatch.setenv("TUTOR_APP__ADMIN_PASSWORD_SHA256", hash_password(PASSWORD, SALT))
+    monkeypatch.setenv("TUTOR_APP__ADMIN_PASSWORD_SALT", SALT)
+    at = sign_in(start(), PASSWORD)
+    at.switch_page(CONTENT).run()
+    assert at.title[0].value == "Content" and not at.exception
+    return at
+
+
+def test_content_lists_documents_by_status_and_the_corpus_check(app_settings, monkeypatch):
+    at = signed_in_content(monkeypatch)
+    documents = at.dataframe[0].value
+    assert sorted(documents["id"]) == ["automation-bias", "test-accuracy", "yellow-card"]
+    at.segmented_control(key="content-status").set_value("draft").run()
+    assert list(at.dataframe[0].value["id"]) == ["draft-note"]
+    assert any("0 errors" in s.value for s in at.success)
+
+
+def test_content_retrieval_tester_ranks_passages_with_scores(app_settings, monkeypatch):
+    at = signed_in_content(monkeypatch)
+    at.text_input[0].set_value("How do I report a suspected problem with an AI medical device?")
+    next(b for b in at.button if b.label == "Search").click().run()
+    table = at.dataframe[-1].value
+    assert table.iloc[0]["document"] == "yellow-card"
+    assert list(table["rank"]) == list(range(1, len(table) + 1))
+    assert table.iloc[0]["best sentence similarity"] > 0.3
+    assert (table["fused score"].diff().dropna() <= 0).all()
+
+
+def test_content_feedback_queue_groups_by_document(app_settings, monkeypatch, fixture_tutor):
+    answer = fixture_tutor.ask("What is automation bias?", id="queued-1")
+    FeedbackStore(app_settings.paths.feedback_db).record(answer, 0, "outdated", "The figures have changed.")
+    at = signed_in_content(monkeypatch)
+    queue = [e for e in at.expander if "thumbs down" in e.label]
+    assert queue and queue[0].label.startswith("Automation bias")
+    assert "1 thumbs down of 1 (Out of date × 1)" in queue[0].label
+    assert "The figures have changed." in texts(queue[0])
+    queue[0].button[0].click().run()
+    assert FeedbackStore(app_settings.paths.feedback_db).get("queued-1").status == "resolved"
+    assert not [e for e in at.expander if "thumbs down" in e.label]
+
+
+def test_reindex_from_the_content_page_builds_with_progress_and_chat_uses_it(fixture_tutor, monkeypatch, tmp_path):
+    monkeypatch.setenv("TUTOR_PATHS__DATA_DIR", str(tmp_path / "fresh"))
+    monkeypatch.setenv("TUTOR_PATHS__CORPUS_DIR", str(FIXTURE_CORPUS))
+    at = signed_in_content(monkeypatch)
+    assert any("No live index" in w.value for w in at.warning)
+    next(b for b in at.button if b.label == "Re-index now").click().run(timeout=120)
+    assert not at.exception
+    assert at.status and "Built index" in at.status[0].label
+    assert {p.text.split(":")[0] for p in at.get("progress")} >= {"Embedding chunks", "Embedding sentences"}
+    assert (tmp_path / "fresh" / "index" / "CURRENT").is_file()
+    at.switch_page("tutor/webapp/chat.py").run()
+    at.chat_input[0].set_value("What is automation bias?").run()
+    assert at.session_state["chat_messages"][-1]["answer"].citations
