@@ -180,3 +180,19 @@ def test_retrieval_rows_show_ranks_from_one_and_the_best_sentence_similarity():
     assert (row["rank"], row["dense rank"], row["keyword rank"]) == (1, 3, None)
     assert row["best sentence similarity"] == 0.8
     assert row["section"] == "T > S" and len(row["passage"]) == 298
+
+
+def test_cli_hash_password_prints_settings_that_let_the_editor_in():
+    from click.testing import CliRunner
+
+    from tutor.cli import main
+
+    result = CliRunner().invoke(main, ["app", "hash-password", "--password-stdin"], input="four unrelated words\n")
+    assert result.exit_code == 0, result.output
+    lines = dict(line.split("=", 1) for line in result.output.strip().splitlines())
+    settings = AppSettings(admin_password_sha256=lines["TUTOR_APP__ADMIN_PASSWORD_SHA256"],
+                           admin_password_salt=lines["TUTOR_APP__ADMIN_PASSWORD_SALT"])
+    assert auth.password_matches("four unrelated words", settings)
+    assert "four unrelated words" not in result.output
+    short = CliRunner().invoke(main, ["app", "hash-password", "--password-stdin"], input="admin\n")
+    assert short.exit_code == 2 and "at least 12" in short.output

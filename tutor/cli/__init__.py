@@ -17,3 +17,4 @@ def main() -> None:
 
 
 from tutor.cli import core  # noqa: E402,F401  registers ingest, ask, settings, corpus
+from tutor.cli import app  # noqa: E402,F401  registers app hash-password
