@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,29 @@ from tutor.settings import EmbeddingSettings, Settings
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_CORPUS = Path(__file__).resolve().parent / "fixtures" / "corpus"
 REAL_CORPUS = ROOT / "corpus"
+TUTOR_BIN = Path(sys.executable).parent / "tutor"
+
+
+def run_tutor(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 300,
+              cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """Run the installed `tutor` command in a child process; it inherits the test's TUTOR_* environment."""
+    return subprocess.run([str(TUTOR_BIN), *args], capture_output=True, text=True, input=input, timeout=timeout,
+                          cwd=cwd, env={**os.environ, **(env or {})})
+
+
+def edit_file(path: Path, old: str, new: str) -> None:
+    """Replace text that must occur exactly once in a file (so a test never edits the wrong place silently)."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} is not in {path} exactly once"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+@pytest.fixture
+def corpus_copy(tmp_path) -> Path:
+    """A private copy of the fixture corpus that a test may edit."""
+    root = tmp_path / "corpus"
+    shutil.copytree(FIXTURE_CORPUS, root)
+    return root
 
 
 @pytest.fixture(autouse=True)

@@ -38,7 +38,7 @@ def build_tutor(settings: Settings | None = None, *, embedder: Embedder | None =
     corpus = corpus or load_corpus(settings.paths.corpus_dir)
     index = load_index(settings, store=store)
     embedder = embedder or make_embedder(settings)
-    docs = {d.id: d for d in corpus.docs}
+    docs = index.docs or {d.id: d for d in corpus.docs}  # the documents as indexed, so a broken file cannot unseat it
     missing = {c.doc_id for c in index.chunks.values()} - set(docs)
     if missing:
         from tutor.indexing import IndexMissingError

@@ -76,25 +76,30 @@ def chunk_document(doc: SourceDoc, settings: ChunkingSettings) -> list[Chunk]:
         encoding_name=settings.encoding,
         chunk_size=settings.max_tokens,
         chunk_overlap=settings.overlap_tokens,
-        add_start_index=True,
         separators=["\n\n", "\n", ". ", " "],
         keep_separator="end",
     )
     chunks: list[Chunk] = []
     for section in sections_of(doc.body):
         if count_tokens(section.text, settings.encoding) <= settings.max_tokens:
-            pieces = [(section.text, 0)]
+            pieces = [section.text]
         else:
-            pieces = [(d.page_content, d.metadata["start_index"]) for d in splitter.create_documents([section.text])]
-        for text, relative in pieces:
-            start = section.start + relative
-            if doc.body[start:start + len(text)] != text:  # never cite text that is not in the document
-                start = doc.body.find(text, section.start)
-                if start < 0:
-                    continue
+            pieces = splitter.split_text(section.text)
+        cursor = section.start
+        for text in pieces:
+            # Pieces come in reading order. Locate each one after the previous one ourselves: the splitter's own
+            # start_index can be -1 or point at an earlier repeat of the same words, which would drop text.
+            start = doc.body.find(text, cursor)
+            if start < 0:  # never cite text that is not in the document
+                continue
+            cursor = start + 1
+            chunk_id = content_hash(doc.id, "/".join(section.heading_path), text)
+            repeats = sum(c.text == text and c.heading_path == list(section.heading_path) for c in chunks)
+            if repeats:  # the same words twice under the same heading still need two distinct, stable ids
+                chunk_id = content_hash(doc.id, "/".join(section.heading_path), text, str(repeats))
             chunks.append(
                 Chunk(
-                    id=content_hash(doc.id, "/".join(section.heading_path), text),
+                    id=chunk_id,
                     doc_id=doc.id,
                     title=doc.title,
                     heading_path=list(section.heading_path),

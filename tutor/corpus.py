@@ -62,9 +62,12 @@ def _yaml_error_line(error: yaml.YAMLError, offset: int = 0) -> int:
     return (mark.line + 1 if mark else 1) + offset
 
 
-def _yaml_error_text(error: yaml.YAMLError) -> str:
+def _yaml_error_text(error: yaml.YAMLError, offset: int = 0) -> str:
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
     context = getattr(error, "context", None)
+    mark = getattr(error, "context_mark", None)
+    if context and mark:  # an unclosed bracket or quote is found lines after it opens: name both lines
+        context = f"{context} that starts on line {mark.line + 1 + offset}"
     return f"invalid YAML: {problem}" + (f" ({context})" if context else "")
 
 
@@ -113,6 +116,26 @@ def _key_line(front_lines: list[str], key: str, first_line: int) -> int:
     return first_line
 
 
+def _field_line(front_lines: list[str], loc: tuple, first_line: int) -> int:
+    """The line of a (possibly nested) field such as sources.1.year, found by walking down from its top key."""
+    line = _key_line(front_lines, str(loc[0]), first_line) if loc else first_line
+    top = line - first_line
+    end = next((i for i in range(top + 1, len(front_lines)) if re.match(r"^[^\s#-]", front_lines[i])), len(front_lines))
+    for part in loc[1:]:
+        following = range(line - first_line + 1, end)  # stay inside the top-level field
+        if isinstance(part, int):  # the part-th item of the outermost list below
+            dashes = [i for i in following if front_lines[i].lstrip().startswith("- ")]
+            indent = min((len(front_lines[i]) - len(front_lines[i].lstrip()) for i in dashes), default=0)
+            items = [i for i in dashes if len(front_lines[i]) - len(front_lines[i].lstrip()) == indent]
+            found = items[part] if part < len(items) else None
+        else:
+            found = next((i for i in following if re.match(rf"^\s*(?:-\s+)?{re.escape(part)}\s*:", front_lines[i])), None)
+        if found is None:
+            break
+        line = first_line + found
+    return line
+
+
 def parse_document(path: Path, raw: bytes, today: date) -> tuple[SourceDoc | None, list[Problem]]:
     """Parse one Markdown document with front matter; return the document (if usable) and its problems."""
     name = display_path(path)
@@ -135,7 +158,7 @@ def parse_document(path: Path, raw: bytes, today: date) -> tuple[SourceDoc | Non
     try:
         meta = yaml.safe_load("\n".join(front_lines))
     except yaml.YAMLError as exc:
-        return None, [Problem(path=name, line=_yaml_error_line(exc, offset=1), message=_yaml_error_text(exc))]
+        return None, [Problem(path=name, line=_yaml_error_line(exc, offset=1), message=_yaml_error_text(exc, offset=1))]
     if not isinstance(meta, dict):
         return None, [Problem(path=name, line=2, message="front matter must be a mapping of fields (key: value)")]
     body = "\n".join(lines[end + 1:])
@@ -144,11 +167,10 @@ def parse_document(path: Path, raw: bytes, today: date) -> tuple[SourceDoc | Non
         doc = SourceDoc(**meta, path=name, body=body, body_line=body_line)
     except ValidationError as exc:
         for err in exc.errors():
-            key = str(err["loc"][0]) if err["loc"] else ""
             where = ".".join(str(p) for p in err["loc"])
             kind = "missing field" if err["type"] == "missing" else "wrong field"
             detail = "" if err["type"] == "missing" else f": {err['msg']}"
-            problems.append(Problem(path=name, line=_key_line(front_lines, key, 2), message=f"{kind} '{where}'{detail}"))
+            problems.append(Problem(path=name, line=_field_line(front_lines, err["loc"], 2), message=f"{kind} '{where}'{detail}"))
         return None, problems
 
     def at(key: str) -> int:
@@ -244,7 +266,8 @@ def load_corpus(root: Path, today: date | None = None) -> Corpus:
         if doc is None:
             continue
         if doc.id in seen:
-            corpus.problems.append(Problem(path=doc.path, line=2, message=f"duplicate id '{doc.id}' (also in {seen[doc.id]})"))
+            id_line = _key_line(path.read_text(encoding="utf-8").split("\n")[1:], "id", 2)
+            corpus.problems.append(Problem(path=doc.path, line=id_line, message=f"duplicate id '{doc.id}' (also in {seen[doc.id]})"))
             continue
         seen[doc.id] = doc.path
         corpus.docs.append(doc)

@@ -64,12 +64,13 @@ class SentenceTransformerEmbedder:
     """The real embedder: a local sentence-transformers folder, verified before loading, on the CPU."""
 
     def __init__(self, settings: EmbeddingSettings):
+        folder = Path(settings.model_path) if settings.model_path else bundled_model_path()
+        verify_model(folder, settings)  # before torch is even imported: fail fast, load nothing unchecked
+
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # the CLI shows its own progress; no noise on every load
-        folder = Path(settings.model_path) if settings.model_path else bundled_model_path()
-        verify_model(folder, settings)
         self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         self._batch_size = settings.batch_size
         self._lock = threading.Lock()  # torch inference is not re-entrant on one module across threads

@@ -25,7 +25,7 @@ import numpy as np
 from tutor.chunking import Sentence, chunk_document, split_sentences
 from tutor.corpus import Corpus, load_corpus
 from tutor.embeddings import Embedder, EmbeddingCache
-from tutor.models import Chunk, Problem
+from tutor.models import Chunk, Problem, SourceDoc
 from tutor.settings import Settings
 from tutor.stores import ChromaStore, StoreUnavailableError, VectorStore, chroma_client
 
@@ -167,6 +167,10 @@ class Indexer:
         with open(partial / "chunks.jsonl", "w", encoding="utf-8") as handle:
             for chunk in chunks:
                 handle.write(chunk.model_dump_json() + "\n")
+        # The documents as indexed: answers cite these, so a later broken or edited file cannot unseat the live index.
+        with open(partial / "documents.jsonl", "w", encoding="utf-8") as handle:
+            for doc in docs:
+                handle.write(doc.model_dump_json() + "\n")
         np.savez(partial / "sentences.npz", vectors=sentence_vectors,
                  chunk_ids=np.array([s.chunk_id for s in sentences]), index=np.array([s.index for s in sentences]))
         from tutor.retrieval import Bm25Index
@@ -281,6 +285,7 @@ class LoadedIndex:
     store: VectorStore
     bm25: object
     path: Path
+    docs: dict[str, SourceDoc] = field(default_factory=dict)
 
     @property
     def corpus_version(self) -> str:
@@ -316,6 +321,10 @@ def load_index(settings: Settings, store: VectorStore | None = None) -> LoadedIn
         if len(sentences[chunk_id]) != len(rows.get(chunk_id, [])):
             raise IndexMissingError(f"the index at {build_dir} does not match its chunks; rebuild with `tutor ingest --full`")
     sentence_vectors = {cid: vectors[idx] for cid, idx in rows.items()}
+    docs: dict[str, SourceDoc] = {}
+    if (build_dir / "documents.jsonl").is_file():  # builds made before the snapshot existed fall back to the corpus
+        with open(build_dir / "documents.jsonl", encoding="utf-8") as handle:
+            docs = {d.id: d for d in map(SourceDoc.model_validate_json, handle)}
     if store is None:
         chroma = manifest["chroma"]
         url = chroma.get("url")
@@ -327,4 +336,4 @@ def load_index(settings: Settings, store: VectorStore | None = None) -> LoadedIn
         except Exception as exc:
             raise IndexMissingError(f"the vector index at {build_dir / 'chroma'} cannot be opened ({exc}); "
                                     "rebuild it with `tutor ingest --full`") from exc
-    return LoadedIndex(manifest, chunks, sentences, sentence_vectors, store, bm25, build_dir)
+    return LoadedIndex(manifest, chunks, sentences, sentence_vectors, store, bm25, build_dir, docs)

@@ -113,6 +113,7 @@ def ingest(full: bool, quiet: bool) -> None:
     from tqdm import tqdm
 
     from tutor.builder import build_indexer
+    from tutor.embeddings import ModelIntegrityError
     from tutor.indexing import BuildBusyError, CorpusError
 
     bars: dict[str, tqdm] = {}
@@ -133,7 +134,7 @@ def ingest(full: bool, quiet: bool) -> None:
             click.echo(str(problem), err=True)
         click.echo(f"ingest stopped: {len(exc.problems)} problem(s) in the corpus; the live index is unchanged.", err=True)
         sys.exit(EXIT_ERRORS)
-    except BuildBusyError as exc:
+    except (BuildBusyError, ModelIntegrityError) as exc:
         click.echo(f"ingest stopped: {exc}", err=True)
         sys.exit(EXIT_ERRORS)
     finally:
@@ -157,6 +158,7 @@ def ask(question: str | None, as_json: bool, batch, audience: str | None, topic:
     Examples: tutor ask "What is automation bias?"   |   tutor ask --json --batch questions.jsonl
     """
     from tutor.builder import build_tutor
+    from tutor.embeddings import ModelIntegrityError
     from tutor.indexing import IndexMissingError
     from tutor.models import Turn
     from tutor.stores import StoreUnavailableError
@@ -168,6 +170,9 @@ def ask(question: str | None, as_json: bool, batch, audience: str | None, topic:
     except (IndexMissingError, StoreUnavailableError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_NO_INDEX)
+    except ModelIntegrityError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERRORS)
     if batch is None:
         answer = tutor_.ask(question, audience=audience, topic=topic)
         if as_json:
