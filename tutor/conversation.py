@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Iterator
+from typing import Callable, Iterator
 
 from tutor.answer import ExtractiveAnswerer
-from tutor.models import Answer, Turn
+from tutor.models import Answer, Hit, Turn
 from tutor.retrieval import Retriever, standalone_question
 from tutor.safety import SafetyLayer
 from tutor.settings import Settings
@@ -24,9 +24,12 @@ class Tutor:
         self.corpus_version = corpus_version
 
     def ask(self, question: str, history: list[Turn] | None = None, id: str = "",
-            audience: str | None = None, topic: str | None = None) -> Answer:
+            audience: str | None = None, topic: str | None = None,
+            passages: Callable[[list[Hit]], list[Hit]] | None = None) -> Answer:
+        """`passages`, if given, picks the passages the answer may draw on from three times the usual number of
+        retrieved candidates: tutor moves such as "explain it another way" use it to pass over those already cited."""
         started = time.perf_counter()
-        answer, verdict, turn = self._begin(question, history, id, audience, topic)
+        answer, verdict, turn = self._begin(question, history, id, audience, topic, passages)
         if turn is not None:
             query, retrieval, extra = turn
             draft = self.answerer.compose(query, retrieval.query_vector, retrieval.hits, **extra)
@@ -55,7 +58,7 @@ class Tutor:
             self._apply(answer, retrieval, draft)
         yield self._finish(answer, verdict, started)
 
-    def _begin(self, question, history, id, audience, topic):
+    def _begin(self, question, history, id, audience, topic, passages=None):
         """Screen first (nothing unscreened reaches retrieval or a model), then make the question standalone and
         retrieve. Returns the answer being built, the verdict, and (query, retrieval, answerer arguments) unless
         the input was refused."""
@@ -74,7 +77,10 @@ class Tutor:
             query, extra = rewrite.query, {"history": clean_history, "rewrite": rewrite}
         else:
             query, extra = standalone_question(verdict.text, clean_history), {}
-        retrieval = self.retriever.search(query, audience=audience, topic=topic)
+        k = self.settings.retrieval.top_k * 3 if passages else None
+        retrieval = self.retriever.search(query, audience=audience, topic=topic, k=k)
+        if passages:
+            retrieval.hits = passages(retrieval.hits)
         return answer, verdict, (query, retrieval, extra)
 
     @staticmethod
