@@ -140,7 +140,7 @@ def test_chat_gives_a_cited_answer_whose_source_opens_to_the_quoted_passage(app_
     assistant = at.chat_message[-1]
     assert assistant.name == "assistant"
     shown = assistant.markdown[0].value
-    assert "[1]" in shown and "Automation bias" in shown
+    assert r"**:blue[\[1\]]**" in shown and "Automation bias" in shown, "markers drawn as bold blue [1]"
     first = answer.citations[0]
     source = assistant.expander[0]
     assert source.label.startswith(f"[1] {first.title}")

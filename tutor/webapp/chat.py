@@ -12,12 +12,13 @@ from tutor.models import Answer
 from tutor.stores import StoreUnavailableError
 from tutor.webapp import resources
 from tutor.webapp.feedback import REASONS, FeedbackStore
-from tutor.webapp.presenters import (EXAMPLE_QUESTIONS, history_turns, markdown_safe, quote_markdown, source_card,
-                                     stream_pieces, uk_date)
+from tutor.webapp.presenters import (EXAMPLE_QUESTIONS, answer_markdown, history_turns, markdown_safe, quote_markdown,
+                                     source_card, stream_pieces, uk_date)
 
 MESSAGES = "chat_messages"
 PENDING = "chat_pending_question"
 THANKED = "chat_feedback_thanked"
+AVATARS = {"user": ":material/person:", "assistant": ":material/school:"}
 
 
 def new_conversation() -> None:
@@ -36,7 +37,9 @@ def render_sources(answer: Answer, corpus: Corpus | None) -> None:
     for citation in answer.citations:
         card = source_card(citation, corpus)
         with st.expander(card.label):
-            st.markdown(quote_markdown(card.quote))
+            st.markdown("**Quoted passage**")
+            with st.container(border=True):
+                st.markdown(quote_markdown(card.quote))
             if card.heading:
                 st.caption(f"From the section “{card.heading}” of the tutor's guidance on {card.doc_title}.")
             year = f", {card.year}" if card.year else ""
@@ -94,7 +97,7 @@ def render_answer(answer: Answer, corpus: Corpus | None, store: FeedbackStore, s
     if answer.refused:
         render_refusal(answer)
     elif show_text:
-        st.markdown(markdown_safe(answer.answer))
+        st.markdown(answer_markdown(answer.answer))
     render_notices(answer)
     render_sources(answer, corpus)
     render_feedback(answer, store)
@@ -123,8 +126,11 @@ def main() -> None:
         return
     corpus = resources.shared_corpus(settings)
     store = resources.feedback_store(settings)
+    # Read the box first: on the run that asks the first question the welcome text must not be drawn.
+    typed = st.chat_input("Ask a question about AI in health and care")
+    question = typed or st.session_state.pop(PENDING, None)
 
-    if not messages:
+    if not messages and not question:
         st.markdown("Ask about using AI safely in health and care. Answers come only from curated NHS and UK "
                     "guidance, with the sources to check. This tutor teaches about AI: it does not give advice "
                     "about a patient's care.")
@@ -133,21 +139,19 @@ def main() -> None:
             st.button(example, key=f"example-{i}", on_click=ask_example, args=(example,))
 
     for message in messages:
-        with st.chat_message(message["role"]):
+        with st.chat_message(message["role"], avatar=AVATARS[message["role"]]):
             if message["role"] == "user":
                 st.markdown(markdown_safe(message["content"]))
             else:
                 render_answer(message["answer"], corpus, store)
 
-    typed = st.chat_input("Ask a question about AI in health and care")
-    question = typed or st.session_state.pop(PENDING, None)
     if not question:
         return
     history = history_turns(messages)
-    with st.chat_message("user"):
+    with st.chat_message("user", avatar=AVATARS["user"]):
         shown = st.empty()
         shown.markdown(markdown_safe(question))
-    with st.chat_message("assistant"):
+    with st.chat_message("assistant", avatar=AVATARS["assistant"]):
         with st.spinner("Finding the guidance…"):
             answer = answer_now(question, history)
         # From here on the question is shown as the safety layer saw it (identifiers replaced).

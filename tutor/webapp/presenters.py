@@ -19,6 +19,7 @@ EXAMPLE_QUESTIONS = (
     "Can I use an ambient scribe in my clinic?",
 )
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_~$<>|#])")
+_MARKER = re.compile(r"\[(\d+)\]")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?\]])\s+(?=[A-Z0-9“\"(£])")
 
 
@@ -27,16 +28,23 @@ def markdown_safe(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
+def answer_markdown(text: str) -> str:
+    """Answer text as safe Markdown with each citation marker [n] in bold blue, so it reads as a reference."""
+    return _MARKER.sub(r"**:blue[\\[\1\\]]**", markdown_safe(text))
+
+
 def quote_markdown(text: str) -> str:
-    """A quoted passage as a Markdown block quote; the passage's own Markdown (lists, links) is kept, maths is not."""
-    return "\n".join("> " + line.replace("$", r"\$") for line in text.strip().splitlines())
+    """A quoted passage as Markdown in full-contrast body text (block quotes are drawn in faint grey): the
+    passage's own lists and links are kept; maths and headings are not."""
+    lines = [line.replace("$", r"\$") for line in text.strip().splitlines()]
+    return "\n".join("\\" + line if line.lstrip().startswith("#") else line for line in lines)
 
 
 def stream_pieces(text: str) -> Iterator[str]:
     """The answer a sentence at a time, for st.write_stream (each [n] marker stays with its sentence)."""
     pieces = [p for p in _SENTENCE_BREAK.split(text.strip()) if p]
     for i, piece in enumerate(pieces):
-        yield markdown_safe(piece) + (" " if i < len(pieces) - 1 else "")
+        yield answer_markdown(piece) + (" " if i < len(pieces) - 1 else "")
 
 
 def history_turns(messages: list[dict]) -> list[Turn]:
