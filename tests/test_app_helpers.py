@@ -12,7 +12,7 @@ from tutor.models import Answer, Citation, Hit, Chunk
 from tutor.settings import AppSettings
 from tutor.webapp import auth
 from tutor.webapp.feedback import NO_DOCUMENT, REASONS, FeedbackError, FeedbackStore
-from tutor.webapp.presenters import (citation_label, history_turns, markdown_safe, reviews_due, retrieval_rows,
+from tutor.webapp.presenters import (answer_markdown, citation_label, history_turns, markdown_safe, reviews_due, retrieval_rows,
                                      search_glossary, source_card, stream_pieces, uk_date)
 
 from conftest import FIXTURE_CORPUS
@@ -122,9 +122,9 @@ def test_markdown_safe_keeps_money_and_stars_literal():
 
 
 def test_answer_streams_one_sentence_at_a_time_with_markers_kept():
-    pieces = list(stream_pieces("Automation bias is common. [1] It can be countered. [2]"))
-    assert pieces == ["Automation bias is common. [1] ", "It can be countered. [2]"]
-    assert "".join(pieces).replace(" ", "") == "Automationbiasiscommon.[1]Itcanbecountered.[2]"
+    pieces = list(stream_pieces("Automation bias costs $5. [1] It can be countered. [2]"))
+    assert pieces == [r"Automation bias costs \$5. **:blue[\[1\]]** ", r"It can be countered. **:blue[\[2\]]**"]
+    assert "".join(pieces) == answer_markdown("Automation bias costs $5. [1] It can be countered. [2]")
 
 
 def test_history_leaves_out_refused_turns():
