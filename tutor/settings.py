@@ -92,6 +92,8 @@ class LLMSettings(BaseModel):
 class SafetySettings(BaseModel):
     max_input_chars: int = Field(4000, description="Longer questions are truncated with a notice.")
     max_notices: int = Field(2, description="Most safe-use notices on one answer.")
+    neighbours: int = Field(3, description="Labelled examples per class averaged by the input guard's similarity step.")
+    audit: bool = Field(True, description="Append one line per answer to the audit log in the data dir (decisions only, never user text).")
 
 
 class AppSettings(BaseModel):
