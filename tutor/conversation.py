@@ -71,7 +71,8 @@ class Tutor:
             answer.refusal_reason = verdict.refusal_reason
             answer.answer = verdict.refusal_text or ""
             return answer, verdict, None
-        clean_history = [Turn(role=t.role, content=self.safety.screen(t.content).text) for t in history or []]
+        # Identifiers out of every earlier turn too; history is context, not a new message, so it is not classified.
+        clean_history = [Turn(role=t.role, content=self.safety.redact(t.content)) for t in history or []]
         if getattr(self.answerer, "conversational", False):  # a chat model: it rewrites follow-ups, sees history
             rewrite = self.answerer.rewrite(verdict.text, clean_history)
             query, extra = rewrite.query, {"history": clean_history, "rewrite": rewrite}
