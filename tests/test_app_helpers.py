@@ -196,3 +196,33 @@ def test_cli_hash_password_prints_settings_that_let_the_editor_in():
     assert "four unrelated words" not in result.output
     short = CliRunner().invoke(main, ["app", "hash-password", "--password-stdin"], input="admin\n")
     assert short.exit_code == 2 and "at least 12" in short.output
+
+
+# ------------------------------------------------------------------ streaming
+
+def test_extractive_answer_streams_sentence_by_sentence_then_keeps_the_final_answer(fixture_tutor):
+    from tutor.webapp.streaming import AnswerStream
+
+    stream = AnswerStream(fixture_tutor, "What is automation bias?", [], "s1")
+    pieces = list(stream)
+    assert len(pieces) >= 1 and stream.answer.id == "s1"
+    assert "".join(pieces) == answer_markdown(stream.answer.answer)
+    assert not stream.streamed_live
+
+
+class _ScriptedTutor:
+    """Stands in for a generative Tutor: checked pieces, then a final answer that differs (as after a fallback)."""
+
+    def stream(self, question, history=None, id=""):
+        yield "Automation bias is favouring automated output. [1]"
+        yield " It is a human-factors problem. [1]"
+        yield Answer(id=id, question=question, answer="Final text. [1]")
+
+
+def test_generative_pieces_are_shown_as_they_come_and_the_final_answer_is_kept():
+    from tutor.webapp.streaming import AnswerStream
+
+    stream = AnswerStream(_ScriptedTutor(), "q", [], "g1")
+    assert list(stream) == [r"Automation bias is favouring automated output. **:blue[\[1\]]**",
+                            r" It is a human-factors problem. **:blue[\[1\]]**"]
+    assert stream.streamed_live and stream.final().answer == "Final text. [1]"

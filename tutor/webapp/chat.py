@@ -13,7 +13,8 @@ from tutor.stores import StoreUnavailableError
 from tutor.webapp import resources
 from tutor.webapp.feedback import REASONS, FeedbackStore
 from tutor.webapp.presenters import (EXAMPLE_QUESTIONS, answer_markdown, history_turns, markdown_safe, quote_markdown,
-                                     source_card, stream_pieces, uk_date)
+                                     source_card, uk_date)
+from tutor.webapp.streaming import AnswerStream
 
 MESSAGES = "chat_messages"
 PENDING = "chat_pending_question"
@@ -103,10 +104,9 @@ def render_answer(answer: Answer, corpus: Corpus | None, store: FeedbackStore, s
     render_feedback(answer, store)
 
 
-def answer_now(question: str, history: list) -> Answer:
-    settings = resources.current_settings()
-    tutor = resources.shared_tutor(settings)
-    return tutor.ask(question, history=history, id=uuid.uuid4().hex)
+def start_answer(question: str, history: list) -> AnswerStream:
+    tutor = resources.shared_tutor(resources.current_settings())
+    return AnswerStream(tutor, question, history, uuid.uuid4().hex)
 
 
 def main() -> None:
@@ -152,16 +152,21 @@ def main() -> None:
         shown = st.empty()
         shown.markdown(markdown_safe(question))
     with st.chat_message("assistant", avatar=AVATARS["assistant"]):
-        with st.spinner("Finding the guidance…"):
-            answer = answer_now(question, history)
+        stream = start_answer(question, history)
+        text = st.empty()
+        with text.container():
+            st.write_stream(stream)
+        answer = stream.final()
+        # The final answer replaces what streamed: only it has passed the safety layer, and it may differ.
+        if answer.refused:
+            text.empty()
+        else:
+            text.markdown(answer_markdown(answer.answer))
         # From here on the question is shown as the safety layer saw it (identifiers replaced).
         shown.markdown(markdown_safe(answer.question))
-        if not answer.refused:
-            st.write_stream(stream_pieces(answer.answer))
         messages.append({"role": "user", "content": answer.question})
         messages.append({"role": "assistant", "content": answer.answer, "answer": answer})
         render_answer(answer, corpus, store, show_text=False)
-
 
 if __name__ == "__main__":
     main()
