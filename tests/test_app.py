@@ -190,6 +190,44 @@ def test_a_question_the_guidance_does_not_cover_is_answered_honestly(app_setting
     assert not at.chat_message[-1].expander, "no sources are offered for an answer that cites nothing"
 
 
+def test_patient_specific_request_is_declined_kindly_with_identifiers_removed_and_a_question_to_try(app_settings):
+    at = start()
+    at.chat_input[0].set_value("My patient John Smith, NHS number 943 476 5919, has chest pain. "
+                               "What dose of aspirin should I give?").run()
+    assert not at.exception
+    user, assistant = at.chat_message[-2], at.chat_message[-1]
+    shown_question = user.markdown[0].value
+    assert "943" not in shown_question and "Smith" not in shown_question and "NHS number" in shown_question
+    answer = at.session_state["chat_messages"][-1]["answer"]
+    assert answer.refused and answer.refusal_reason == "clinical_advice"
+    assert "clinical judgement" in texts(assistant)
+    assert any("Safe-use reminder" in i.value and "removed" in i.value for i in assistant.info)
+    suggestion = assistant.button[0]
+    assert suggestion.label.endswith("?")
+    suggestion.click().run()
+    follow_up = at.session_state["chat_messages"][-1]["answer"]
+    assert not follow_up.refused and follow_up.question == suggestion.label
+
+
+def test_an_emergency_gets_only_the_way_to_help(app_settings):
+    at = start()
+    at.chat_input[0].set_value("My patient has collapsed and is not breathing").run()
+    assistant = at.chat_message[-1]
+    assert "999" in assistant.error[0].value
+    assert not assistant.button and not at.feedback and not assistant.expander
+
+
+def test_identifiers_typed_into_a_feedback_comment_are_not_stored(app_settings):
+    at = start()
+    at.chat_input[0].set_value("What is automation bias?").run()
+    answer = at.session_state["chat_messages"][-1]["answer"]
+    at.feedback(key=f"thumbs-{answer.id}").set_value(1).run()
+    at.text_area(key=f"comment-{answer.id}").set_value("Helpful for patient 943 476 5919, email jo@example.com")
+    next(b for b in at.button if b.label == "Send feedback").click().run()
+    stored = FeedbackStore(app_settings.paths.feedback_db).get(answer.id).comment
+    assert "943 476 5919" not in stored and "jo@example.com" not in stored and stored.startswith("Helpful for patient")
+
+
 # ------------------------------------------------------------------ glossary and about
 
 def test_glossary_search(app_settings):

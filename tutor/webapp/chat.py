@@ -9,11 +9,12 @@ import streamlit as st
 from tutor.corpus import Corpus
 from tutor.indexing import IndexMissingError
 from tutor.models import Answer
+from tutor.safety import EMERGENCY, SAFE_USE_NOTICES
 from tutor.stores import StoreUnavailableError
 from tutor.webapp import resources
 from tutor.webapp.feedback import REASONS, FeedbackStore
 from tutor.webapp.presenters import (EXAMPLE_QUESTIONS, answer_markdown, history_turns, markdown_safe, quote_markdown,
-                                     source_card, uk_date)
+                                     refusal_suggestions, source_card, uk_date)
 from tutor.webapp.streaming import AnswerStream
 
 MESSAGES = "chat_messages"
@@ -51,17 +52,25 @@ def render_sources(answer: Answer, corpus: Corpus | None) -> None:
 
 
 def render_notices(answer: Answer) -> None:
+    """Safe-use reminders in their own blue panels; notes on how the answer was made in a quieter one."""
     for notice in answer.notices:
-        st.info(notice.text, icon=":material/health_and_safety:")
+        if notice.id in SAFE_USE_NOTICES:
+            st.info(f"**Safe-use reminder.** {markdown_safe(notice.text)}", icon=":material/health_and_safety:")
+        else:
+            st.warning(markdown_safe(notice.text), icon=":material/info:")
 
 
 def render_refusal(answer: Answer) -> None:
+    if answer.refusal_reason == EMERGENCY:  # only the way to help: nothing else competes for attention
+        st.error(f"**{markdown_safe(answer.answer)}**", icon=":material/emergency:")
+        return
     with st.container(border=True):
-        st.markdown(f":material/front_hand: **{markdown_safe(answer.answer)}**")
-        st.markdown("I can explain how AI tools work, their risks and limits, and what the guidance says. "
-                    "For example, you could ask:")
-        for i, question in enumerate(EXAMPLE_QUESTIONS[:3]):
-            st.button(question, key=f"suggest-{answer.id}-{i}", on_click=ask_example, args=(question,))
+        st.markdown(markdown_safe(answer.answer))
+        suggestions = refusal_suggestions(answer.answer) or list(EXAMPLE_QUESTIONS[:3])
+        st.markdown("**You could ask:**")
+        for i, question in enumerate(suggestions):
+            st.button(question, key=f"suggest-{answer.id}-{i}", icon=":material/forum:", on_click=ask_example,
+                      args=(question,))
 
 
 def save_rating(store: FeedbackStore, answer: Answer, key: str) -> None:
@@ -88,7 +97,7 @@ def render_feedback(answer: Answer, store: FeedbackStore) -> None:
                                max_chars=1000, key=f"comment-{answer.id}")
         if st.form_submit_button("Send feedback"):
             tutor = resources.shared_tutor(resources.current_settings())
-            clean = tutor.safety.screen(comment).text if comment else ""
+            clean = tutor.safety.redact(comment) if comment else ""
             store.record(answer, rating, reason, clean)
             st.session_state.setdefault(THANKED, {})[answer.id] = True
             st.rerun()
@@ -101,7 +110,8 @@ def render_answer(answer: Answer, corpus: Corpus | None, store: FeedbackStore, s
         st.markdown(answer_markdown(answer.answer))
     render_notices(answer)
     render_sources(answer, corpus)
-    render_feedback(answer, store)
+    if answer.refusal_reason != EMERGENCY:
+        render_feedback(answer, store)
 
 
 def start_answer(question: str, history: list) -> AnswerStream:

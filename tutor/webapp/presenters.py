@@ -19,6 +19,7 @@ EXAMPLE_QUESTIONS = (
     "Can I use an ambient scribe in my clinic?",
 )
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_~$<>|#])")
+_QUOTED_QUESTION = re.compile(r"[\"“]([^\"”]{8,200}\?)[\"”]")
 _MARKER = re.compile(r"\[(\d+)\]")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?\]])\s+(?=[A-Z0-9“\"(£])")
 
@@ -45,6 +46,11 @@ def stream_pieces(text: str) -> Iterator[str]:
     pieces = [p for p in _SENTENCE_BREAK.split(text.strip()) if p]
     for i, piece in enumerate(pieces):
         yield answer_markdown(piece) + (" " if i < len(pieces) - 1 else "")
+
+
+def refusal_suggestions(text: str) -> list[str]:
+    """Questions a refusal offers in quotation marks ("What is automation bias ...?"), to show as buttons."""
+    return list(dict.fromkeys(q.strip() for q in _QUOTED_QUESTION.findall(text)))
 
 
 def history_turns(messages: list[dict]) -> list[Turn]:
