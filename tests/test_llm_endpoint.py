@@ -167,8 +167,6 @@ def test_a_follow_up_is_rewritten_by_the_endpoint_only_when_there_is_history(fix
 
 def test_no_identifier_reaches_the_endpoint(fixture_tutor, stub):
     """The input guard runs first: the NHS number in the question and in the history is never sent."""
-    if "5919" in fixture_tutor.safety.screen("NHS number 943 476 5919").text:
-        pytest.xfail("the input guard does not redact NHS numbers yet (issue 4, safety layer)")
     stub.play("How does automation bias affect reading a scan?", Reply(supported_reply))
     tutor_ = llm_tutor(fixture_tutor, stub.url)
     history = [Turn(role="user", content="My patient 943 476 5919 had a chest X-ray flagged by AI."),

@@ -288,6 +288,16 @@ def test_streaming_with_the_fake_yields_checked_sentences_then_the_answer(fixtur
     assert [n.id for n in final.notices] == ["llm-unsupported-removed"]
 
 
+def test_streamed_pieces_are_redacted_before_they_are_shown(fixture_tutor):
+    # Supported by passage 1 on word overlap alone, yet it names someone: the output guard must catch it mid-stream.
+    reply = ("Automation bias is the tendency to favour suggestions from an automated system without enough critical "
+             "thought, as Mrs Jane Smith found [1].")
+    tutor_, _ = fake_tutor(fixture_tutor, [reply])
+    items = list(tutor_.stream("What is automation bias?"))
+    assert len(items) == 2 and "Smith" not in items[0] and "[name]" in items[0]
+    assert "Smith" not in items[-1].answer
+
+
 def test_a_model_that_cites_nothing_gives_the_extractive_answer_with_a_notice(fixture_tutor):
     tutor_, _ = fake_tutor(fixture_tutor, ["I think it is mostly about computers being clever and people trusting "
                                            "them. Always be careful out there."])
@@ -299,7 +309,7 @@ def test_a_model_that_cites_nothing_gives_the_extractive_answer_with_a_notice(fi
 
 def test_an_unanswerable_question_never_reaches_the_model(fixture_tutor):
     tutor_, chat = fake_tutor(fixture_tutor, [SUPPORTED])
-    answer = tutor_.ask("What is the recipe for a Victoria sponge cake?")
+    answer = tutor_.ask("What is federated learning?")  # in scope for the guard, not covered by the fixture corpus
     assert answer.abstained and chat.requests == [] and answer.usage["model_called"] is False
 
 

@@ -50,7 +50,7 @@ class Tutor:
                 draft = None
                 for item in self.answerer.stream(query, retrieval.query_vector, retrieval.hits, **extra):
                     if isinstance(item, str):
-                        yield item
+                        yield self.safety.redact(item)  # shown at once, so the output guard's redaction comes first
                     else:
                         draft = item
             else:
