@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from tutor.identifiers import scan_document
 from tutor.models import Problem, SourceDoc
 
 AUDIENCES = {
@@ -254,8 +255,12 @@ def load_corpus(root: Path, today: date | None = None) -> Corpus:
     digest = hashlib.sha256()
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in {".md", ".yaml", ".yml"} and p.name != "README.md")
     for path in files:
+        raw = path.read_bytes()
         digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
+        digest.update(raw)
+        # Patient identifiers and text addressed to an AI model have no place in any corpus file.
+        corpus.problems.extend(Problem(path=display_path(path), line=finding.line, message=finding.message)
+                               for finding in scan_document(raw.decode("utf-8", errors="replace")))
     corpus.digest = digest.hexdigest()
 
     docs_dir = root / "docs"

@@ -19,6 +19,7 @@ that store or log anything: `redact` gives back the clean text and the kinds rem
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -193,10 +194,14 @@ def _hospital_numbers(text: str) -> list[Found]:
 _TITLE = r"(?:Mrs|Mr|Ms|Miss|Mx|Master|mrs|mr)\.?"
 _NAME_WORD = r"(?:[A-Z]'[A-Z][a-z]+|Ma?c[A-Z][a-z]+|[A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?:'s)?"
 _NAMES = rf"({_NAME_WORD}(?: {_NAME_WORD}){{0,2}})(?![\w-])"
-# Capitalised words that follow "patient" or a title without being a name.
-_NOT_NAMES = set("""
+# Capitalised words that follow a title without being a name ("Mr And Mrs" is not a name) ...
+_FUNCTION_WORDS = set("""
 A An And As At But By For From He Her His I If In Is It Its No Not Of On Or She So That The Their Then There These They
-This To Was We What When Where Which Who Why With Yes You Your Safety Incident Incidents Record Records Care Data
+This To Was We What When Where Which Who Why With Yes You Your
+""".split())
+# ... and many more that follow "patient" ("Patient Safety", "patient Experience Team").
+_NOT_NAMES = _FUNCTION_WORDS | set("""
+Safety Incident Incidents Record Records Care Data
 Information Experience Access Portal Participation Advice Liaison Reported Outcome Outcomes Voice Voices Panel Group
 Forum Leaflet Leaflets Story Stories Involvement Engagement Partner Partners Representative Commissioner Charter Day
 Week Choice Choices Journey Journeys Pathway Pathways Online App Apps Facing Led Centred Centered Identifiable
@@ -221,10 +226,10 @@ _NAMED = re.compile(
     rf"{_NAMES}", re.I)
 
 
-def _strip_non_names(words: list[str]) -> list[str]:
+def _strip_non_names(words: list[str], stop: set[str]) -> list[str]:
     kept = []
     for word in words:
-        if word in _NOT_NAMES:
+        if word in stop:
             break
         kept.append(word)
     return kept
@@ -232,9 +237,9 @@ def _strip_non_names(words: list[str]) -> list[str]:
 
 def _names(text: str) -> list[Found]:
     found = []
-    for pattern in (_TITLED_NAME, _PATIENT_NAME, _NAMED):
+    for pattern, stop in ((_TITLED_NAME, _FUNCTION_WORDS), (_PATIENT_NAME, _NOT_NAMES), (_NAMED, _NOT_NAMES)):
         for match in pattern.finditer(text):
-            words = _strip_non_names(match.group(1).split(" "))
+            words = _strip_non_names(match.group(1).split(" "), stop)
             if words:
                 start = match.start(1)
                 found.append(Found(NAME, start, start + len(" ".join(words)), " ".join(words)))
@@ -366,15 +371,20 @@ class TextFinding:
 
 
 def scan_document(text: str, first_line: int = 1) -> list[TextFinding]:
-    """Patient identifiers and model-directed instructions in a document body, by line. Values are not echoed."""
+    """Patient identifiers and model-directed instructions in a document, by line. Values are not echoed."""
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def where(offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(line_starts, offset) - 1
+        return first_line + line, offset - line_starts[line] + 1
+
     findings = []
-    for offset, line in enumerate(text.split("\n")):
-        for item in find_identifiers(line):
-            findings.append(TextFinding(first_line + offset,
-                                        f"possible patient identifier ({DESCRIPTIONS[item.kind]}) at column "
-                                        f"{item.start + 1}: remove it; documents must never hold patient data"))
-        for start, _ in find_model_instructions(line):
-            findings.append(TextFinding(first_line + offset,
-                                        f"text addressed to an AI model at column {start + 1}: documents are read as "
-                                        "data and must not carry instructions to the model; reword it"))
-    return findings
+    for item in find_identifiers(text):
+        line, column = where(item.start)
+        findings.append(TextFinding(line, f"possible patient identifier ({DESCRIPTIONS[item.kind]}) at column {column}: "
+                                          "remove it; documents must never hold patient data"))
+    for start in sorted({start for start, _ in find_model_instructions(text)}):
+        line, column = where(start)
+        findings.append(TextFinding(line, f"text addressed to an AI model at column {column}: documents are read as "
+                                          "data and must not carry instructions to the model; reword it"))
+    return sorted(findings, key=lambda f: f.line)

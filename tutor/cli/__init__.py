@@ -18,3 +18,4 @@ def main() -> None:
 
 from tutor.cli import core  # noqa: E402,F401  registers ingest, ask, settings, corpus
 from tutor.cli import app  # noqa: E402,F401  registers app hash-password
+from tutor.cli import safety  # noqa: E402,F401  registers safety guard-report, safety screen

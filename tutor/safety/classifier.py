@@ -65,20 +65,20 @@ EMERGENCY_SIGNS = (
           r"(?:taken|took|swallowed) (?:an? )?(?:overdose|lot of|load of|bottle of|whole|all (?:my|his|her|the))|overdosed|"
           r"(?:taken|took|swallowed) (?:\d+|dozens of|loads of|handfuls of) (?:\w+ )?(?:tablets|pills|capsules))\b"),
     _rule("call-for-help", EMERGENCY, FORCE,
-          r"\b(?:call|get|need|send|ring for) (?:an? |the )?(?:ambulance|crash team|resus team|paramedics?|emergency team)\b|"
-          r"\b(?:dial|call|ring) (?:999|2222|112)\b"),
+          r"\b(?:call|get|need|send|ring for) (?:an? |the )?(?:ambulance|crash team|resus team|paramedics?|emergency team)\b"),
     _rule("crashing-observations", EMERGENCY, FORCE,
           r"\b(?:blood pressure|bp|sats|saturations|oxygen levels?|heart rate|pulse|gcs|conscious level)\b.{0,30}"
           r"\b(?:dropping|falling|plummeting|crashing)\b"),
     _rule("violence-fire", EMERGENCY, FORCE,
-          r"\b(?:threatening|attacking|stabbed|stabbing|assaulting)\b.{0,30}\b(?:knife|weapon|staff|nurse|me|us|patient)\b|"
+          r"\b(?:threatening|attacking|stabbing|assaulting)\b.{0,30}\b(?:knife|weapon|staff|nurse|me|us|patient)\b|"
+          r"\b(?:been|just been|was just|is) (?:stabbed|shot|attacked|assaulted)\b|"
           r"\bfire (?:on|in) the (?:ward|unit|building|clinic)\b"),
 )
 EMERGENCY_CUES = (
     _rule("urgency", EMERGENCY, 0.08,
           r"\b(?:right now|urgent(?:ly)?|emergency|asap|immediately|deteriorating|(?:dropping|falling) fast|"
           r"and (?:dropping|falling)|crashing|going off|arrest(?:ing|ed)|just happened|happening now)\b"),
-    _rule("cry-for-help", EMERGENCY, 0.08, r"\b(?:help|quick|hurry)(?: me| please)?!|^help[,!]"),
+    _rule("cry-for-help", EMERGENCY, 0.08, r"\b(?:help|quick|hurry)(?: me| please)?!|^help[,!]|\b(?:dial|ring) 999\b"),
     _rule("in-the-past", EMERGENCY, -0.1,
           r"\b(?:last (?:week|month|year|night|time)|yesterday|years? ago|months? ago|weeks? ago|history of|previous|"
           r"previously|used to)\b"),
@@ -96,7 +96,7 @@ INJECTION_SIGNS += (
           r"\b(?:text|words|instructions) (?:comes?|came|is|are) before my message\b"),
     _rule("no-restrictions", INJECTION, FORCE,
           r"\b(?:with|having|had|have) no (?:restrictions|rules|limits|filters|guardrails|content polic(?:y|ies)|"
-          r"safety (?:rules|filters|layer))\b"),
+          r"(?:ethical |safety )?guidelines|safety (?:rules|filters|layer)|ethics)\b"),
     _rule("stop-refusing", INJECTION, FORCE,
           r"\b(?:stop refusing|don'?t refuse|do not refuse|never refuse|you can'?t refuse|without refusing|"
           r"your rules (?:don'?t|do not) apply)\b"),
@@ -128,7 +128,7 @@ _DECISION = (r"(?:\b(?:dose|doses|dosage|dosing|how much (?:\w+ )?(?:should (?:i
              r"plan)|treat (?:him|her|them|this|it)|manage (?:him|her|them|this|his|her)|diagnos(?:e|is)|what'?s wrong with|"
              r"does (?:he|she|my \w+) have|is (?:it|this|that) (?:cancer|sepsis|melanoma|malignant|benign|shingles|an? \w+)|"
              r"safe (?:for|to give) (?:him|her|them|my)|can (?:he|she|my \w+) (?:go home|have|take|be discharged)|"
-             r"interpret (?:these|this|her|his|my)|work out the)\b|\b\d+(?:\.\d+)? ?(?:mg|mcg|micrograms?|units|ml|mmol|kg)\b)")
+             r"interpret (?:these|this|her|his|my)|work out the|should (?:i|we) \w+ (?:him|her|them|this patient))\b|\b\d+(?:\.\d+)? ?(?:mg|mcg|micrograms?|units|ml|mmol|kg)\b)")
 CLINICAL_SIGNS = (
     _rule("dose-for-person", CLINICAL_ADVICE, FORCE,
           rf"{_SUBJECT}.{{0,120}}\b(?:dose|doses|dosage|dosing|how many (?:mg|units|ml|tablets)|prescribe|"
@@ -138,7 +138,7 @@ CLINICAL_CUES = (
     _rule("person-and-decision", CLINICAL_ADVICE, 0.12, rf"{_SUBJECT}.{{0,160}}{_DECISION}|{_DECISION}.{{0,160}}{_SUBJECT}"),
     _rule("decision", CLINICAL_ADVICE, 0.04, _DECISION),
     _rule("particular-person", CLINICAL_ADVICE, 0.05, _SUBJECT),
-    _rule("nobody-in-particular", CLINICAL_ADVICE, -0.08, rf"^(?!.*{_SUBJECT})", re.I | re.S),
+    _rule("nobody-in-particular", CLINICAL_ADVICE, -0.12, rf"^(?!.*{_SUBJECT})", re.I | re.S),
 )
 
 # About AI, data or the rules for them: a message that names these is very probably in scope.
