@@ -25,6 +25,9 @@ run: install
 test: install
 	$(BIN)/tutor corpus check
 	$(BIN)/python -m pytest
+	# The evaluation gate on the embedded default (evals/README.md): its own index, reports in data/eval/report.
+	TUTOR_PATHS__DATA_DIR=data/eval $(BIN)/tutor ingest --quiet
+	TUTOR_PATHS__DATA_DIR=data/eval $(BIN)/tutor eval --gate --quiet --out data/eval/report
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow and not server and not browser"
