@@ -23,7 +23,7 @@ _MARKERS = re.compile(r"</?\s*data\s*>", re.I)
 _JSON = re.compile(r"\{.*\}", re.S)
 
 
-class JudgeError(RuntimeError):
+class JudgeError(ValueError):
     pass
 
 
