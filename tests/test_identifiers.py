@@ -214,3 +214,17 @@ def test_real_and_fixture_corpora_are_clean():
         flagged = [str(p) for p in load_corpus(root).problems
                    if "patient identifier" in p.message or "addressed to an AI model" in p.message]
         assert flagged == []
+
+
+@pytest.mark.parametrize("text, query", [
+    ("Mrs Patel, NHS number 999 110 6847, DOB 12/03/1956, asked if AI read her scan. How do I explain it?",
+     "asked if AI read her scan. How do I explain it?"),
+    ("Can I paste Mr John Smith's letter (NHS 999 110 6847) into ChatGPT?", "Can I paste letter into ChatGPT?"),
+    ("Can I paste a letter for patient John Smith into ChatGPT?", "Can I paste a letter for patient into ChatGPT?"),
+    ("The AI flagged MRN 4829103 as high risk; can I trust it?", "The AI flagged as high risk; can I trust it?"),
+    ("What is DTAC?", "What is DTAC?"),
+])
+def test_placeholders_and_their_labels_are_left_out_of_the_search_text(text, query):
+    from tutor.identifiers import strip_placeholders
+
+    assert strip_placeholders(redact(text).text) == query

@@ -87,3 +87,13 @@ def test_the_whole_ask_stays_fast_when_warm(fixture_tutor):
         timings.append(time.perf_counter() - started)
     # About 30 ms on an idle 2-core machine; the bound leaves room for a busy CI runner.
     assert sorted(timings)[len(timings) // 2] < 0.5, timings
+
+
+def test_the_general_question_is_still_answered_after_identifiers_are_removed(fixture_tutor):
+    plain = fixture_tutor.ask("What is automation bias?")
+    for message in ["Mrs Patel, NHS number 999 110 6847, DOB 12/03/1956, asked me: what is automation bias?",
+                    "MRN 4829103 (Mr John Hughes) - what is automation bias?"]:
+        answer = fixture_tutor.ask(message)
+        assert not answer.refused and not answer.abstained, answer.answer
+        assert answer.pii and answer.citations[0].doc_id == plain.citations[0].doc_id
+        assert answer.notices[0].id == "no-patient-data"

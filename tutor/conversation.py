@@ -76,8 +76,9 @@ class Tutor:
         if getattr(self.answerer, "conversational", False):  # a chat model: it rewrites follow-ups, sees history
             rewrite = self.answerer.rewrite(verdict.text, clean_history)
             query, extra = rewrite.query, {"history": clean_history, "rewrite": rewrite}
-        else:
-            query, extra = standalone_question(verdict.text, clean_history), {}
+        else:  # placeholders such as [NHS number] only mislead a search of the guidance
+            search_history = [Turn(role=t.role, content=self.safety.search_text(t.content)) for t in clean_history]
+            query, extra = standalone_question(verdict.query, search_history), {}
         k = self.settings.retrieval.top_k * 3 if passages else None
         retrieval = self.retriever.search(query, audience=audience, topic=topic, k=k)
         if passages:

@@ -310,6 +310,28 @@ def redact(text: str) -> Redaction:
     return Redaction("".join(parts), tuple(counts), len(found), counts)
 
 
+_PLACEHOLDER = "|".join(re.escape(p[1:-1]) for p in PLACEHOLDERS.values())
+_LABELLED_PLACEHOLDER = re.compile(
+    r"(?:\b(?:(?:her|his|their)\s+)?(?:nhs(?:\s+(?:number|no\.?|num))?|dob|d\.o\.b\.?|date of birth|"
+    r"birth ?date|born(?: on)?|mrn|hospital (?:number|no\.?|id)|hosp\.? ?no\.?|unit (?:number|no\.?)|pas (?:number|no\.?)|"
+    r"case (?:number|no\.?)|patient (?:id|number|no\.?)|record (?:number|no\.?)|chi (?:number|no\.?)|"
+    r"tel(?:ephone)?\.?|phone(?: number)?|mobile(?: number)?|number|e-?mail(?: address)?|post ?code|address|"
+    r"lives (?:at|in)|mrs|mr|ms|miss|mx|master)\.?\s*(?:is\s*|was\s*)?[:#=-]?\s*)?"
+    rf"\[(?:{_PLACEHOLDER})\](?:'s)?",
+    re.I)
+
+
+def strip_placeholders(text: str) -> str:
+    """The redacted text without its placeholders or the words that labelled them, for searching the guidance:
+    "Can I paste Mr [name]'s letter (NHS [NHS number]) into ChatGPT?" -> "Can I paste letter into ChatGPT?"."""
+    stripped = _LABELLED_PLACEHOLDER.sub(" ", text)
+    stripped = re.sub(r"\(\s*[,;:]?\s*\)", " ", stripped)  # brackets left empty
+    stripped = re.sub(r"\s+([,;:.?!)])", r"\1", stripped)
+    stripped = re.sub(r"([,;:(])(?:\s*[,;:])+", r"\1", stripped)  # runs of separators left behind
+    stripped = re.sub(r"^[\s,;:.-]+", "", " ".join(stripped.split()))
+    return stripped or text
+
+
 def describe_kinds(kinds: list[str] | tuple[str, ...]) -> str:
     """'an NHS number, a date of birth and a postcode' - never a value."""
     words = [DESCRIPTIONS.get(k, k.replace("_", " ")) for k in kinds]

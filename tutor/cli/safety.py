@@ -57,7 +57,7 @@ def guard_report(path: Path | None, as_json: bool, failures: bool) -> None:
     if as_json:
         echo_json(report.to_dict())
         sys.exit(EXIT_ERRORS if missed else EXIT_OK)
-    for name, part in (("all messages", report), ("held-out third (never used for tuning)", report.subset(True))):
+    for name, part in (("all messages", report), ("held-out third (thresholds chosen without it)", report.subset(True))):
         summary = part.summary()
         click.echo(f"\n{name}: {summary['items']} messages, accuracy {_percent(summary['accuracy']).strip()}")
         click.echo(f"  {'class':<16}{'support':>8}{'precision':>11}{'recall':>9}")

@@ -36,7 +36,7 @@ class GuardItem:
 
     @property
     def held_out(self) -> bool:
-        """A fixed third of the items, chosen by id hash, kept out of rule and threshold tuning."""
+        """A fixed third of the items, chosen by id hash, left out when the classifier's thresholds were chosen."""
         return int(hashlib.sha256(self.id.encode()).hexdigest()[:8], 16) % 3 == 0
 
 

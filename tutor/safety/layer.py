@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tutor.identifiers import normalise, redact
+from tutor.identifiers import normalise, redact, strip_placeholders
 from tutor.models import Answer, Notice
 from tutor.safety.audit import AuditLog
 from tutor.safety.catalogue import load_exemplars, load_notices, load_refusals
@@ -59,6 +59,11 @@ class InputVerdict:
     scores: dict[str, float] = field(default_factory=dict)
     rules: list[str] = field(default_factory=list)
     nearest: str = ""
+
+    @property
+    def query(self) -> str:
+        """`text` without placeholders or the words that label them: what to search the guidance for."""
+        return strip_placeholders(self.text)
 
 
 class SafetyLayer:
@@ -109,6 +114,10 @@ class SafetyLayer:
     def redact(self, text: str) -> str:
         """The text with every patient identifier replaced by its placeholder; nothing else changes."""
         return redact(text).text
+
+    def search_text(self, text: str) -> str:
+        """The text with identifiers and their placeholders gone: "[NHS number]" is no help in finding guidance."""
+        return strip_placeholders(redact(text).text)
 
     def screen(self, text: str) -> InputVerdict:
         limit = self.limits.max_input_chars
