@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,23 @@ def run_tutor(*args: str, env: dict | None = None, input: str | None = None, tim
     """Run the installed `tutor` command in a child process; it inherits the test's TUTOR_* environment."""
     return subprocess.run([str(TUTOR_BIN), *args], capture_output=True, text=True, input=input, timeout=timeout,
                           cwd=cwd, env={**os.environ, **(env or {})})
+
+
+def free_port() -> int:
+    """A loopback port nobody is listening on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
+    """Stop a server a test started: politely, then for certain."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
 
 
 def edit_file(path: Path, old: str, new: str) -> None:

@@ -170,7 +170,7 @@ PARAGRAPH_OR_LIST = st.one_of(
 BLOCK = st.one_of(PARAGRAPH_OR_LIST, st.sampled_from(["## Section", "### Subsection", "## What this means"]))
 
 
-@hypothesis_settings(max_examples=40, deadline=None)
+@hypothesis_settings(max_examples=60, deadline=None)
 @given(blocks=st.lists(BLOCK, min_size=1, max_size=12).filter(lambda b: any(not x.startswith("#") for x in b)))
 def test_any_markdown_body_chunks_into_exact_slices_within_the_bound(blocks):
     doc = make_doc("\n\n".join(blocks) + "\n")

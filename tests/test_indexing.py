@@ -235,7 +235,9 @@ found = {}
 for chunk_id in probes:
     vector = embedder.embed([chunk_embedding_text(index.chunks[chunk_id])])[0]
     found[chunk_id] = [hit for hit, _ in index.store.query(vector, 3)]
-filtered = index.store.query(embedder.embed_query("alert review"), 5, {"audience_doctor": True})
+query = embedder.embed_query("alert review")
+filtered = {"regulation": index.store.query(query, 5, {"topic_regulation": True}),
+            "doctor": [hit for hit, _ in index.store.query(query, 5, {"audience_doctor": True, "topic_clinical-safety": True})]}
 answer = build_tutor(settings, embedder=embedder).ask(sys.argv[2])
 print(json.dumps({"count": index.store.count(), "found": found, "filtered": filtered,
                   "citations": [c.doc_id for c in answer.citations]}))
@@ -262,7 +264,8 @@ def test_a_persisted_index_of_more_than_1000_chunks_answers_after_a_restart(tmp_
         seen = json.loads(result.stdout.strip().splitlines()[-1])
         assert seen["count"] == report.chunks
         assert all(found[0] == chunk_id for chunk_id, found in seen["found"].items()), seen["found"]
-        assert seen["filtered"] == []  # no synthetic document is for doctors only, and the filter holds
+        assert seen["filtered"]["regulation"] == []  # no synthetic document is on regulation: the filter holds
+        assert len(seen["filtered"]["doctor"]) == 5  # documents for all staff are for doctors too
         assert seen["citations"][:1] == ["ward-42"]
 
 

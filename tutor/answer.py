@@ -140,13 +140,13 @@ class ExtractiveAnswerer:
 
 
 def quote_span(chunk_text: str, sentences: list[Sentence]) -> str:
-    """The verbatim stretch of the chunk from the first to the last sentence used."""
+    """The verbatim stretch of the chunk from the first to the last sentence used.
+
+    Never cut short: every sentence shown with this citation's [n] must be inside its quote, and a chunk is
+    token-bounded, so the stretch is at most one chunk long."""
     starts = [chunk_text.find(s.text) for s in sentences]
     if any(s < 0 for s in starts):
         return sentences[0].text
     first = min(starts)
     last = max(start + len(s.text) for start, s in zip(starts, sentences))
-    if last - first > 700:  # a long stretch is no longer a quote; keep the first sentence used
-        index = starts.index(first)
-        return sentences[index].text
     return chunk_text[first:last]

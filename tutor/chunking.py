@@ -85,14 +85,10 @@ def chunk_document(doc: SourceDoc, settings: ChunkingSettings) -> list[Chunk]:
             pieces = [section.text]
         else:
             pieces = splitter.split_text(section.text)
-        cursor = section.start
-        for text in pieces:
-            # Pieces come in reading order. Locate each one after the previous one ourselves: the splitter's own
-            # start_index can be -1 or point at an earlier repeat of the same words, which would drop text.
-            start = doc.body.find(text, cursor)
+        starts = place_pieces(doc.body, pieces, section.start, section.start + len(section.text))
+        for text, start in zip(pieces, starts):
             if start < 0:  # never cite text that is not in the document
                 continue
-            cursor = start + 1
             chunk_id = content_hash(doc.id, "/".join(section.heading_path), text)
             repeats = sum(c.text == text and c.heading_path == list(section.heading_path) for c in chunks)
             if repeats:  # the same words twice under the same heading still need two distinct, stable ids
@@ -111,6 +107,35 @@ def chunk_document(doc: SourceDoc, settings: ChunkingSettings) -> list[Chunk]:
                 )
             )
     return chunks
+
+
+def place_pieces(body: str, pieces: list[str], start: int, end: int) -> list[int]:
+    """Where each piece of a split section starts in `body`.
+
+    The splitter's own start_index can be -1 or point at an earlier repeat of the same words, which would drop text
+    from the index. Pieces run in order and, overlaps aside, leave nothing but white space out, so search for the
+    placement that keeps that promise (the earliest one), rather than trusting the first match of each piece."""
+    @lru_cache(maxsize=None)
+    def place(i: int, cursor: int, covered_to: int) -> tuple[int, ...] | None:
+        if i == len(pieces):
+            return () if not body[covered_to:end].strip() else None
+        at = body.find(pieces[i], cursor, end)
+        while at >= 0 and not body[covered_to:at].strip():  # any later match would leave a gap too
+            rest = place(i + 1, at, max(covered_to, at + len(pieces[i])))
+            if rest is not None:
+                return (at, *rest)
+            at = body.find(pieces[i], at + 1, end)
+        return None
+
+    found = place(0, start, start) if len(pieces) < 500 else None  # (recursion: one level per piece)
+    if found is not None:
+        return list(found)
+    positions, cursor = [], start  # not expected: fall back to the first match after the previous piece
+    for text in pieces:
+        at = body.find(text, cursor, end)
+        positions.append(at)
+        cursor = at if at >= 0 else cursor
+    return positions
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Callable, Iterator
 from tutor.answer import ExtractiveAnswerer
 from tutor.models import Answer, Hit, Turn
 from tutor.retrieval import Retriever, standalone_question
-from tutor.safety import SafetyLayer
+from tutor.safety import OUT_OF_SCOPE, SafetyLayer
 from tutor.settings import Settings
 
 
@@ -63,6 +63,8 @@ class Tutor:
         retrieve. Returns the answer being built, the verdict, and (query, retrieval, answerer arguments) unless
         the input was refused."""
         verdict = self.safety.screen(question)
+        if verdict.refused and verdict.refusal_reason == OUT_OF_SCOPE and history:
+            verdict = self._screen_follow_up(verdict, history)
         answer = Answer(id=id, question=verdict.text, answer="", backend=self.answerer.name,
                         settings_fingerprint=self.settings.fingerprint, corpus_version=self.corpus_version,
                         pii=verdict.pii)
@@ -84,6 +86,18 @@ class Tutor:
         if passages:
             retrieval.hits = passages(retrieval.hits)
         return answer, verdict, (query, retrieval, extra)
+
+    def _screen_follow_up(self, verdict, history: list[Turn]):
+        """A short follow-up ("and in Scotland?") means nothing alone: judge its scope with the question it follows."""
+        joined = standalone_question(verdict.text, [Turn(role=t.role, content=self.safety.redact(t.content))
+                                                    for t in history])
+        if joined == verdict.text:
+            return verdict
+        together = self.safety.screen(joined)
+        if together.refused:
+            return verdict
+        together.text = verdict.text  # the learner's own words; they are made standalone again for retrieval below
+        return together
 
     @staticmethod
     def _apply(answer: Answer, retrieval, draft) -> None:

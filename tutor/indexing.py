@@ -23,13 +23,14 @@ from typing import Callable, Iterator
 import numpy as np
 
 from tutor.chunking import Sentence, chunk_document, split_sentences
-from tutor.corpus import Corpus, load_corpus
+from tutor.corpus import AUDIENCES, Corpus, load_corpus
 from tutor.embeddings import Embedder, EmbeddingCache
 from tutor.models import Chunk, Problem, SourceDoc
 from tutor.settings import Settings
 from tutor.stores import ChromaStore, StoreUnavailableError, VectorStore, chroma_client
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+INDEX_FORMAT = 2  # bump when what a build stores changes, so `tutor ingest` rebuilds older builds (vectors are cached)
 
 
 class CorpusError(RuntimeError):
@@ -130,7 +131,7 @@ class Indexer:
             return self._build(corpus, full, previous, fingerprint, progress, started)
 
     def _build_fingerprint(self) -> str:
-        return f"{self.settings.index_key}:{self.settings.retrieval.chroma_url or 'embedded'}"
+        return f"{self.settings.index_key}:{self.settings.retrieval.chroma_url or 'embedded'}:format-{INDEX_FORMAT}"
 
     def _build(self, corpus: Corpus, full: bool, previous: dict | None, fingerprint: str,
                progress: Progress | None, started: float) -> BuildReport:
@@ -258,7 +259,7 @@ class Indexer:
 
 def chunk_metadata(chunk: Chunk) -> dict:
     meta: dict = {"doc_id": chunk.doc_id, "heading": chunk.heading, "position": chunk.position}
-    for audience in chunk.audience:
+    for audience in AUDIENCES if "all" in chunk.audience else chunk.audience:  # "all" matches every audience filter
         meta[f"audience_{audience}"] = True
     for topic in chunk.topics:
         meta[f"topic_{topic}"] = True

@@ -127,7 +127,7 @@ class Retriever:
         if not audience and not topic:
             return None
         return {cid for cid, c in self.index.chunks.items()
-                if (not audience or audience in c.audience) and (not topic or topic in c.topics)}
+                if (not audience or audience in c.audience or "all" in c.audience) and (not topic or topic in c.topics)}
 
 
 FOLLOW_UP = re.compile(r"^(and|but|or|what about|how about|so|also|then|in|for|is that|does that|why|how)\b", re.I)

@@ -183,15 +183,20 @@ def ask(question: str | None, as_json: bool, batch, audience: str | None, topic:
     for number, line in enumerate(batch, start=1):
         if not line.strip():
             continue
+        item_id = str(number)  # until the line says otherwise
         try:
             item = json.loads(line)
+            if not isinstance(item, dict):
+                raise ValueError('each line must be a JSON object like {"id": ..., "question": ...}')
+            item_id = str(item.get("id", number))  # an error line keeps the caller's id, so outputs still pair up
+            if not isinstance(item.get("question"), str):
+                raise ValueError('"question" is missing or not a string')
             history = [Turn(**t) for t in item.get("history") or []]
-            answer = tutor_.ask(str(item["question"]), history=history, id=str(item.get("id", number)),
-                                audience=audience, topic=topic)
+            answer = tutor_.ask(item["question"], history=history, id=item_id, audience=audience, topic=topic)
             echo_json(answer.model_dump(mode="json"))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (json.JSONDecodeError, TypeError, ValueError) as exc:
             click.echo(f"{batch.name}:{number}: skipped: {exc}", err=True)
-            echo_json({"id": str(number), "error": f"line {number}: {exc}"})
+            echo_json({"id": item_id, "error": f"line {number}: {exc}"})
 
 
 def render_text(answer) -> str:
