@@ -55,3 +55,19 @@ def build_tutor(settings: Settings | None = None, *, embedder: Embedder | None =
         answerer = build_generative_answerer(settings, chosen, answerer, embedder=embedder, chat=chat_model)
     safety = SafetyLayer(settings, embedder, chunks=index.chunks)
     return Tutor(settings, retriever, answerer, safety, corpus_version=index.corpus_version)
+
+
+def build_learning(settings: Settings | None = None, *, tutor: Tutor | None = None, corpus: Corpus | None = None,
+                   embedder: Embedder | None = None, clock=None):
+    """The tutoring engine (tutor.pedagogy.LearningEngine) over the corpus, sharing the Tutor's retriever and embedder.
+
+    Without a Tutor it still runs profiles, pathways, multiple-choice quizzes, scenarios and export; free-text grading
+    then loads the embedding model on first use (or uses `embedder`), and the "another way" and "example" moves are
+    unavailable. `clock` (a function returning an aware datetime) lets tests move time without sleeping.
+    """
+    from tutor.pedagogy.engine import LearningEngine, utc_now
+
+    settings = settings or Settings()
+    corpus = corpus or load_corpus(settings.paths.corpus_dir)
+    factory: Callable[[], Embedder] = (lambda: embedder) if embedder is not None else (lambda: make_embedder(settings))
+    return LearningEngine(settings, corpus, tutor=tutor, embedder_factory=factory, clock=clock or utc_now)

@@ -112,10 +112,10 @@ class LearningSettings(BaseModel):
     raise_after: int = Field(2, description="Correct answers in a row on a topic that raise its quiz difficulty by one.")
     lower_after: int = Field(1, description="Misses in a row on a topic that lower its quiz difficulty by one.")
     pass_mark: float = Field(0.5, description="Share of an item's key points a free-text reply must make to count as correct.")
-    point_similarity: float = Field(0.62, description="Cosine similarity at which a sentence of a reply makes a key point "
+    point_similarity: float = Field(0.65, description="Cosine similarity at which a clause of a reply makes a key point "
                                     "on meaning alone (bundled embedding model).")
-    phrase_similarity: float = Field(0.45, description="Lower similarity that still makes a key point when the reply "
-                                     "also uses at least half of the key point's key phrases.")
+    phrase_similarity: float = Field(0.45, description="Lower similarity that still makes a key point when the clause "
+                                     "also uses 30% of the key point's key phrases or all of its numbers.")
     calibration_tolerance: float = Field(0.05, description="An estimate within this many (as a fraction, 0.05 = 5 "
                                          "percentage points) of the true predictive value counts as right.")
     mastery_items: int = Field(5, description="Mastery of a topic is the mean strength of the learner's best this-many items on it.")

@@ -20,3 +20,4 @@ from tutor.cli import core  # noqa: E402,F401  registers ingest, ask, settings, 
 from tutor.cli import app  # noqa: E402,F401  registers app hash-password
 from tutor.cli import eval  # noqa: E402,F401  registers eval, eval compare, eval export-review, eval import-review
 from tutor.cli import safety  # noqa: E402,F401  registers safety guard-report, safety screen
+from tutor.cli import learn  # noqa: E402,F401  registers learn, learn export, learn progress
