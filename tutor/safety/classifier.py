@@ -120,7 +120,8 @@ _SUBJECT = (r"(?:\b(?:my|this|our|these)\s+(?:\d{1,3}[- ]?(?:year|yr|month|week)
             r"daughter|husband|wife|partner|mum|mother|dad|father|gran|grandmother|grandfather)s?\b"
             r"|\b(?:the )?(?:patient|man|woman|lady|gentleman|child|boy|girl) in (?:bed|bay|cubicle|room|side room)\b"
             r"|\b(?:bed|bay|cubicle) \d+\b|\b\d{1,3}[- ]?(?:year|yr)s?[- ]?old\b|\b\d{1,3} ?(?:yo|y/o)\b|\[name\])")
-_DECISION = (r"(?:\b(?:dose|doses|dosage|dosing|how much (?:\w+ )?(?:should (?:i|we|he|she) (?:give|take|have)|to give|can (?:i|we) give)|how many (?:mg|units|tablets|ml|puffs)|prescribe|prescribing|"
+_DECISION = (r"(?:\b(?:dose|doses|dosage|dosing|how much (?:\w+ )?(?:should (?:i|we|he|she) (?:give|take|have)|to give|"
+             r"can (?:i|we) give)|how many (?:mg|units|tablets|ml|puffs)|prescribe|prescribing|"
              r"start (?:him|her|them|on)|give (?:him|her|them)|should (?:i|we) (?:give|start|stop|prescribe|increase|"
              r"reduce|decrease|double|halve|treat|admit|discharge|refer|send|order|operate|withhold|switch|change|add|"
              r"upgrade|escalate)|what (?:should|do|would|shall) (?:i|we|you) (?:do|give|prescribe|use|start)|which (?:drug|"
@@ -128,7 +129,8 @@ _DECISION = (r"(?:\b(?:dose|doses|dosage|dosing|how much (?:\w+ )?(?:should (?:i
              r"plan)|treat (?:him|her|them|this|it)|manage (?:him|her|them|this|his|her)|diagnos(?:e|is)|what'?s wrong with|"
              r"does (?:he|she|my \w+) have|is (?:it|this|that) (?:cancer|sepsis|melanoma|malignant|benign|shingles|an? \w+)|"
              r"safe (?:for|to give) (?:him|her|them|my)|can (?:he|she|my \w+) (?:go home|have|take|be discharged)|"
-             r"interpret (?:these|this|her|his|my)|work out the|should (?:i|we) \w+ (?:him|her|them|this patient))\b|\b\d+(?:\.\d+)? ?(?:mg|mcg|micrograms?|units|ml|mmol|kg)\b)")
+             r"interpret (?:these|this|her|his|my)|work out the|should (?:i|we) \w+ (?:him|her|them|this patient))\b"
+             r"|\b\d+(?:\.\d+)? ?(?:mg|mcg|micrograms?|units|ml|mmol|kg)\b)")
 CLINICAL_SIGNS = (
     _rule("dose-for-person", CLINICAL_ADVICE, FORCE,
           rf"{_SUBJECT}.{{0,120}}\b(?:dose|doses|dosage|dosing|how many (?:mg|units|ml|tablets)|prescribe|"

@@ -126,7 +126,7 @@ class SafetyLayer:
         clean = normalise(text[: limit * 4])
         redaction = redact(clean)
         verdict = InputVerdict(text=redaction.text, pii=list(redaction.kinds), identifiers=dict(redaction.counts))
-        if len(verdict.text) > limit:
+        if len(text) > limit:
             verdict.text = verdict.text[:limit]
             verdict.notices.append(TRUNCATED)
         vector = self.embedder.embed_query(verdict.text) if self.embedder is not None and verdict.text else None
