@@ -138,8 +138,9 @@ def render_summary(run) -> str:
     lines = [f"{s['passed']} of {s['cases']} case runs passed ({s['unscored']} unscored, "
              f"{s['critical_failures']} with a critical failure) in {run.duration_s:.1f} s on the {run.backend} backend"]
     lines += [f"  {label}: {value} (n={n})" for label, value, n in headline_rows(s)]
-    latency = s["latency_ms"]
-    lines.append(f"  Latency p50 {latency['p50']} ms, p95 {latency['p95']} ms")
+    latency, cpu = s["latency_ms"], s["cpu_ms"]
+    lines.append(f"  Latency p50 {latency['p50']} ms, p95 {latency['p95']} ms; CPU time p50 {cpu['p50']} ms, "
+                 f"p95 {cpu['p95']} ms")
     lines.append(f"  Identifier leaks: {s['identifier_leaks']}; forbidden text: {s['must_not_violations']}")
     lines.append("  Notices: " + ", ".join(f"{nid} {e['given']}/{e['required']}"
                                          for nid, e in s["notice_compliance_by_notice"].items()))

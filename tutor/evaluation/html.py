@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from tutor.evaluation.gate import describe_breach
-from tutor.evaluation.reports import COUNTS, failing, headline_rows, why_failed
+from tutor.evaluation.reports import COUNTS, failing, headline_rows, timing_rows, why_failed
 from tutor.evaluation.runner import EvalRun
 
 BLUE, GREEN, RED, GREY, INK = "#005eb8", "#007f3b", "#d5281b", "#aeb7bd", "#212b32"
@@ -149,8 +149,8 @@ def to_html(run: EvalRun) -> str:
     out.append("<div class='grid'><div><h2>Headline figures</h2>")
     rows = [[escape(label), f"<span class='num'>{value}</span>", n] for label, value, n in headline_rows(s)]
     rows += [[escape(label), str(s.get(key)), ""] for key, label in COUNTS]
-    lat = s["latency_ms"]
-    rows.append(["Latency p50 / p95 / max (ms)", f"{lat['p50']} / {lat['p95']} / {lat['max']}", str(lat["n"])])
+    rows += [[f"{label} p50 / p95 / max (ms)", f"{item['p50']} / {item['p95']} / {item['max']}", str(item["n"])]
+             for label, item in timing_rows(s)]
     out.append(_table(["figure", "value", "n"], rows))
     out.append("</div><div>")
     if run.gate is not None:

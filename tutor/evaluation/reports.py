@@ -23,6 +23,12 @@ COUNTS = [("cases", "Cases run"), ("unscored", "Could not be scored"), ("critica
           ("unscored_criteria", "Criteria left unscored (judge off)"), ("judge_scored_criteria", "Criteria scored by the LLM judge")]
 
 
+def timing_rows(summary: dict) -> list[tuple[str, dict]]:
+    """End-to-end latency (what a user waits) and CPU time (what the answer costs, steady on a busy machine)."""
+    empty = {"p50": None, "p95": None, "max": None, "n": 0}
+    return [("Latency", summary.get("latency_ms", empty)), ("CPU time", summary.get("cpu_ms", empty))]
+
+
 def headline_rows(summary: dict) -> list[tuple[str, str, str]]:
     """(label, value, n) for each headline figure, formatted the same way in every report."""
     rows = []
@@ -68,8 +74,8 @@ def to_markdown(run: EvalRun) -> str:
     lines += ["", "## Headline figures", "", "| figure | value | n |", "|---|---|---|"]
     lines += [f"| {label} | {value} | {n} |" for label, value, n in headline_rows(s)]
     lines += [f"| {label} | {s.get(key)} | |" for key, label in COUNTS]
-    latency = s["latency_ms"]
-    lines += [f"| Latency p50 / p95 / max (ms) | {latency['p50']} / {latency['p95']} / {latency['max']} | {latency['n']} |"]
+    lines += [f"| {label} p50 / p95 / max (ms) | {item['p50']} / {item['p95']} / {item['max']} | {item['n']} |"
+              for label, item in timing_rows(s)]
     lines += ["", "## By axis", "", "| axis | score | n |", "|---|---|---|"]
     lines += [f"| {axis} | {item['value']:.3f} | {item['n']} |" for axis, item in s["by_axis"].items()]
     lines += ["", "## By category", "", "| category | cases | passed | pass rate | score | critical | unscored | p95 ms |",

@@ -46,6 +46,8 @@ class CaseResult(BaseModel):
     critical_misses: list[str] = Field(default_factory=list)
     passed: bool = False
     latency_ms: float | None = None
+    cpu_ms: float | None = Field(None, description="CPU time of this process while answering: steadier than "
+                                                   "latency on a busy machine, so the gate can rely on it.")
 
     def metric(self, name: str) -> float | None:
         result = self.metrics.get(name)
@@ -99,7 +101,7 @@ def score_answer(case: EvalCase, answer: Answer, elapsed_ms: float, context: Eva
 
 def run_case(case: EvalCase, target: Target, context: EvalContext, judge: Judge | None = None,
              pass_score: float = 0.6, trial: int = 0) -> CaseResult:
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         answer = target.ask(case.question, history=list(case.history), id=case.id,
                             audience=case.audience, topic=case.topic)
@@ -111,7 +113,10 @@ def run_case(case: EvalCase, target: Target, context: EvalContext, judge: Judge 
                           history=case.history, case_hash=case.content_hash, where=case.where, status="unscored",
                           error=f"the tutor raised {detail}")
     elapsed_ms = (time.perf_counter() - started) * 1000
-    return score_answer(case, answer, elapsed_ms, context, judge, pass_score, trial)
+    cpu_ms = (time.process_time() - cpu_started) * 1000
+    result = score_answer(case, answer, elapsed_ms, context, judge, pass_score, trial)
+    result.cpu_ms = round(cpu_ms, 2)
+    return result
 
 
 def run_cases(cases: list[EvalCase], target: Target, context: EvalContext, *, repeat: int = 1,
@@ -198,8 +203,8 @@ def summarise(results: list[CaseResult]) -> dict:
         "identifier_leakage_rate": {"value": _mean([1.0 - r.metric("leak_free") for r in answered
                                                     if r.metric("leak_free") is not None]), "n": len(answered)},
         "must_not_violations": sum(r.metric("must_not") == 0.0 for r in scored),
-        "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
-                       "max": max(latencies) if latencies else None, "mean": _mean(latencies), "n": len(latencies)},
+        "latency_ms": _spread(latencies),
+        "cpu_ms": _spread([r.cpu_ms for r in answered if r.cpu_ms is not None]),
         "by_axis": _by_axis(scored),
         "by_category": _by_category(results),
         "judge_scored_criteria": sum(c.scored_by == "judge" for r in scored for c in r.criteria),
@@ -207,6 +212,11 @@ def summarise(results: list[CaseResult]) -> dict:
         "flaky": flaky_cases(results),
     }
     return summary
+
+
+def _spread(values: list[float]) -> dict:
+    return {"p50": percentile(values, 50), "p95": percentile(values, 95), "max": max(values) if values else None,
+            "mean": _mean(values), "n": len(values)}
 
 
 def _by_axis(scored: list[CaseResult]) -> dict:
