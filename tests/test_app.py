@@ -6,6 +6,8 @@ embedding model, as `make run` serves it.
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -32,6 +34,7 @@ def app_settings(fixture_tutor, monkeypatch):
     for name in ("TUTOR_APP__ADMIN_PASSWORD_SHA256", "TUTOR_APP__ADMIN_PASSWORD_SALT", "TUTOR_APP__EDITOR_EMAILS"):
         monkeypatch.delenv(name, raising=False)
     settings.paths.feedback_db.unlink(missing_ok=True)
+    shutil.rmtree(settings.paths.data_dir / "eval", ignore_errors=True)
     return settings
 
 
@@ -84,6 +87,7 @@ def test_password_sign_in_opens_the_content_page_and_a_wrong_password_does_not(a
 
     sign_in(at, PASSWORD)
     assert at.title[0].value == "Signed in"
+    assert reachable(at, EVALUATION)
     assert reachable(at, CONTENT)
     at.run()
     assert at.title[0].value == "Content" and not at.exception
@@ -91,14 +95,16 @@ def test_password_sign_in_opens_the_content_page_and_a_wrong_password_does_not(a
     at.switch_page(SIGN_IN).run()
     next(b for b in at.button if b.label == "Sign out").click().run()
     at.run()
-    assert not reachable(at, CONTENT)
+    assert not reachable(at, CONTENT) and not reachable(at, EVALUATION)
 
 
-def test_the_content_page_itself_refuses_a_session_that_has_not_signed_in(app_settings, with_password):
-    page = AppTest.from_file(str(ROOT / CONTENT), default_timeout=60).run()
+@pytest.mark.parametrize("page_file, title", [(CONTENT, "Content"), (EVALUATION, "Evaluation")])
+def test_an_editorial_page_itself_refuses_a_session_that_has_not_signed_in(app_settings, with_password, page_file,
+                                                                           title):
+    page = AppTest.from_file(str(ROOT / page_file), default_timeout=60).run()
     assert "Sign in first" in page.warning[0].value
-    assert not [t for t in page.title if t.value == "Content"]
-    assert not page.dataframe
+    assert not [t for t in page.title if t.value == title]
+    assert not page.dataframe and not page.button
 
 
 def test_oidc_sign_in_when_configured(app_settings):
@@ -228,6 +234,94 @@ def test_identifiers_typed_into_a_feedback_comment_are_not_stored(app_settings):
     assert "943 476 5919" not in stored and "jo@example.com" not in stored and stored.startswith("Helpful for patient")
 
 
+# ------------------------------------------------------------------ learn, quiz, scenarios
+
+def start_learning(at: AppTest, page: str, group: str = "nurse-midwife") -> AppTest:
+    at.switch_page(page).run()
+    at.selectbox[0].select(group)
+    next(b for b in at.button if b.label == "Start learning").click().run()
+    assert not at.exception
+    return at
+
+
+def test_learn_profile_pathway_and_progress(app_settings):
+    at = start()
+    at.switch_page("tutor/webapp/learn.py").run()
+    next(b for b in at.button if b.label == "Start learning").click().run()
+    assert "Choose your professional group first." in at.error[0].value
+    start_learning(at, "tutor/webapp/learn.py")
+    learner = at.session_state["learner_id"]
+    assert learner.startswith("learner-")
+    labels = [e.label for e in at.expander]
+    assert any(learner in label for label in labels), "the learner code is shown so they can come back"
+    steps = [label for label in labels if label.startswith("Step ")]
+    assert [s.rsplit(" · ", 1)[1] for s in steps] == ["Next", "To do"]
+    assert steps[0].startswith("Step 1: Automation bias")
+    assert at.get("progress")[0].proto.text == "0 of 2 steps done"
+    next(b for b in at.button if b.label.startswith("I have read this")).click().run()
+    assert at.get("progress")[0].proto.text == "1 of 2 steps done"
+    assert [m.label for m in at.metric] == ["Quiz answers", "Scenarios tried", "Time spent"]
+    downloads = [d.proto.label for d in at.get("download_button")]
+    assert downloads == ["CPD summary (Markdown)", "CPD record (CSV)"]
+
+
+def test_quiz_question_answer_feedback_and_next(app_settings):
+    at = start_learning(start(), "tutor/webapp/quiz.py")
+    assert at.markdown[0].value == "#### What is automation bias?", "the pathway's first step comes first"
+    radio = at.radio[0]
+    radio.set_value("Favouring automated suggestions without enough critical thought")
+    next(b for b in at.button if b.label == "Check my answer").click().run()
+    assert at.success[0].value.startswith("Correct")
+    assert at.expander[-1].label.startswith("[1] Automation bias")
+    assert "comes back for review" in " ".join(c.value for c in at.caption)
+    next(b for b in at.button if b.label == "Next question").click().run()
+    assert at.markdown[0].value.startswith("#### Why does the positive predictive value fall")
+    next(b for b in at.button if b.label == "Show me the answer").click().run()
+    assert "Here is what a good answer covers" in at.info[0].value
+
+
+def test_scenario_estimate_gets_the_true_figures_a_chart_and_a_verdict(app_settings):
+    at = start_learning(start(), "tutor/webapp/scenarios.py")
+    at.slider(key="estimate-sc-fixture").set_value(80)
+    at.slider(key="confidence-sc-fixture").set_value(90)
+    next(b for b in at.button if b.label == "Check my estimate").click().run()
+    assert not at.exception
+    assert at.warning[0].value.startswith("You over-trusted the tool") and "8.3%" in at.warning[0].value
+    chart = at.get("vega_lite_chart")[0].proto
+    assert "Flagged, has the condition (true positive): 9" in chart.spec
+    assert "Flagged, does not have it (false positive): 99" in chart.spec
+    assert "| AI flags | 9 (true positive) | 99 (false positive) | 108 |" in texts(at.main)
+    assert [m.value for m in at.metric][:2] == ["8.3%", "99.9%"]
+
+
+def test_tutor_moves_after_an_answer_another_way_and_a_check_question(app_settings):
+    at = start()
+    at.chat_input[0].set_value("What is automation bias?").run()
+    first = at.session_state["chat_messages"][-1]["answer"]
+    next(b for b in at.button if b.label == "Explain it another way").click().run()
+    assert not at.exception
+    messages = at.session_state["chat_messages"]
+    assert [m["content"] for m in messages if m["role"] == "user"] == ["What is automation bias?",
+                                                                      "Explain it another way"]
+    again = messages[-1]["answer"]
+    assert again.id == f"{first.id}-another-way" and not again.refused
+    # The fixture corpus has one passage on automation bias: the tutor says it has no other, never repeats it.
+    assert again.abstained and "does not cover" in at.chat_message[-1].markdown[0].value
+    assert [b.key for b in at.button if b.label == "Check my understanding"] == [f"move-check-{first.id}"]
+
+    next(b for b in at.button if b.label == "Check my understanding").click().run()
+    assert "set up learning first" in at.chat_message[-1].info[0].value
+    start_learning(at, "tutor/webapp/learn.py")
+    at.switch_page("tutor/webapp/chat.py").run()
+    check = at.chat_message[-1]
+    assert check.markdown[0].value == "**Check your understanding:** What is automation bias?"
+    check.radio[0].set_value("A software fault")
+    next(b for b in check.button if b.label == "Check my answer").click().run()
+    assert at.chat_message[-1].warning[0].value.startswith("Not quite")
+    engine_attempts = at.session_state["chat_messages"][-1]["result"]
+    assert engine_attempts.item_id == "fx-001" and not engine_attempts.correct
+
+
 # ------------------------------------------------------------------ glossary and about
 
 def test_glossary_search(app_settings):
@@ -248,19 +342,23 @@ def test_about_shows_the_corpus_version_backend_and_data_handling(app_settings, 
     assert f"**Corpus version:** {fixture_tutor.corpus_version}" in page
     assert "Extractive: no generative AI model" in page
     assert "not a clinical decision aid" in page
-    assert "Your conversation stays in this browser tab" in page
+    assert "Your conversation is kept only while this browser tab is open" in page
     assert "**Guidance documents in use:** 3" in page
 
 
 # ------------------------------------------------------------------ content
 
-def signed_in_content(monkeypatch) -> AppTest:
+def signed_in(monkeypatch, page: str, title: str) -> AppTest:
     monkeypatch.setenv("TUTOR_APP__ADMIN_PASSWORD_SHA256", hash_password(PASSWORD, SALT))
     monkeypatch.setenv("TUTOR_APP__ADMIN_PASSWORD_SALT", SALT)
     at = sign_in(start(), PASSWORD)
-    at.switch_page(CONTENT).run()
-    assert at.title[0].value == "Content" and not at.exception
+    at.switch_page(page).run()
+    assert at.title[0].value == title and not at.exception
     return at
+
+
+def signed_in_content(monkeypatch) -> AppTest:
+    return signed_in(monkeypatch, CONTENT, "Content")
 
 
 def test_content_lists_documents_by_status_and_the_corpus_check(app_settings, monkeypatch):
@@ -309,3 +407,44 @@ def test_reindex_from_the_content_page_builds_with_progress_and_chat_uses_it(fix
     at.switch_page("tutor/webapp/chat.py").run()
     at.chat_input[0].set_value("What is automation bias?").run()
     assert at.session_state["chat_messages"][-1]["answer"].citations
+
+
+# ------------------------------------------------------------------ evaluation
+
+def signed_in_evaluation(monkeypatch) -> AppTest:
+    return signed_in(monkeypatch, EVALUATION, "Evaluation")
+
+
+def run_evaluation(at: AppTest, categories: list[str]) -> AppTest:
+    at.multiselect[0].set_value(categories)
+    next(b for b in at.button if b.label == "Run the evaluation").click().run(timeout=120)
+    assert not at.exception
+    return at
+
+
+def test_evaluation_runs_the_suite_and_shows_the_report_with_charts(app_settings, monkeypatch):
+    at = signed_in_evaluation(monkeypatch)
+    assert "No evaluation runs yet" in at.info[0].value
+    run_evaluation(at, ["emergency"])
+    done = [m.value for m in [*at.success, *at.error] if m.value.startswith("Done:")]
+    assert done and "cases passed" in done[0]
+    assert "cannot pass the gate" in " ".join(c.value for c in at.caption), "a partial run says why the gate fails"
+    runs = list((app_settings.paths.data_dir / "eval").glob("*/run.json"))
+    assert len(runs) == 1 and (runs[0].parent / "report.html").is_file()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Cases passed"].endswith("of 5") and "Critical failures" in metrics
+    alts = [chart.proto.alt for chart in at.get("vega_lite_chart")]
+    assert any(a.startswith("Pass rate by category: emergency ") for a in alts), "the chart and its text alternative"
+    assert [d.proto.label for d in at.get("download_button")] == ["Download the full HTML report"]
+
+
+def test_evaluation_compares_two_runs(app_settings, monkeypatch):
+    at = signed_in_evaluation(monkeypatch)
+    run_evaluation(at, ["emergency"])
+    import time
+
+    time.sleep(1.1)  # run folders are named to the second
+    run_evaluation(at, ["emergency"])
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Fixed in B"] == "0" and labels["Broken in B"] == "0"
+    assert any("McNemar exact test" in m.value for m in at.markdown)

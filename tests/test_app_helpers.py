@@ -127,11 +127,13 @@ def test_answer_streams_one_sentence_at_a_time_with_markers_kept():
     assert "".join(pieces) == answer_markdown("Automation bias costs $5. [1] It can be countered. [2]")
 
 
-def test_history_leaves_out_refused_turns():
+def test_history_leaves_out_refusals_check_questions_and_move_requests():
     refused = Answer(id="r", question="q", answer="no", refused=True)
     kept = Answer(id="k", question="q2", answer="yes [1]")
     messages = [{"role": "user", "content": "dose?"}, {"role": "assistant", "content": "no", "answer": refused},
-                {"role": "user", "content": "What is PPV?"}, {"role": "assistant", "content": "yes [1]", "answer": kept}]
+                {"role": "user", "content": "What is PPV?"}, {"role": "assistant", "content": "yes [1]", "answer": kept},
+                {"role": "user", "content": "Check my understanding", "move": True},
+                {"role": "assistant", "content": "Why does PPV fall?", "check": object()}]
     turns = history_turns(messages)
     assert [(t.role, t.content) for t in turns] == [("user", "dose?"), ("user", "What is PPV?"), ("assistant", "yes [1]")]
 
@@ -226,3 +228,34 @@ def test_generative_pieces_are_shown_as_they_come_and_the_final_answer_is_kept()
     assert list(stream) == [r"Automation bias is favouring automated output. **:blue[\[1\]]**",
                             r" It is a human-factors problem. **:blue[\[1\]]**"]
     assert stream.streamed_live and stream.final().answer == "Final text. [1]"
+
+
+# ------------------------------------------------------------------ charts
+
+def test_natural_frequency_people_one_square_each_grouped_in_reading_order():
+    from tutor.webapp.charts import COLUMNS, natural_frequency_people
+
+    people = natural_frequency_people(9, 99, 1, 891)
+    assert len(people) == 1000
+    groups = [p["group"] for p in people]
+    assert groups.count("Flagged, has the condition (true positive)") == 9
+    assert groups.count("Not flagged, has the condition (missed)") == 1
+    assert people[0]["outcome"] == "Flagged, has the condition (true positive): 9"
+    assert people[9]["group"].startswith("Flagged, does not have it") and (people[9]["row"], people[9]["column"]) == (0, 9)
+    assert (people[-1]["row"], people[-1]["column"]) == (999 // COLUMNS, 999 % COLUMNS)
+
+
+def test_saved_runs_newest_first_with_readable_labels(tmp_path):
+    from tutor.webapp.evaluation_runs import saved_runs
+
+    from conftest import make_settings
+
+    settings = make_settings(tmp_path / "data")
+    for name in ("20261126T090000", "20261127T101500", "my-run"):
+        folder = settings.paths.data_dir / "eval" / name
+        folder.mkdir(parents=True)
+        (folder / "run.json").write_text("{}")
+    (settings.paths.data_dir / "eval" / "no-run-here").mkdir()
+    runs = saved_runs(settings)
+    assert [r.folder.name for r in runs] == ["my-run", "20261127T101500", "20261126T090000"]
+    assert [r.label for r in runs] == ["my-run", "27 Nov 2026, 10:15 UTC", "26 Nov 2026, 09:00 UTC"]

@@ -64,14 +64,16 @@ def main() -> None:
         "- Before your question is used for anything, identifiers such as NHS numbers, dates of birth, postcodes, "
         "phone numbers, email addresses and hospital numbers are replaced with a label such as [NHS number]. You are "
         "told when this happens.\n"
-        "- Your conversation stays in this browser tab. It is not saved, and it is gone when you start a new "
-        "conversation or close the tab.\n"
+        "- Your conversation is kept only while this browser tab is open. It is not saved, and it is gone when you "
+        "start a new conversation or close the tab.\n"
         f"- If you give feedback on an answer, the tutor keeps: the answer's id, thumbs up or down, the reason and "
         "comment you chose (identifiers removed), the question as the tutor saw it, the answer, the documents it "
         "cited and the guidance version. It does not keep your name or account.\n"
-        "- A safety log records when a question was refused or a reminder was shown, and which kinds of identifier "
-        "were removed, never the identifiers themselves.\n"
-        "- Learning progress is stored under a random learner code, not your name.")
+        "- A safety log records, for every answer, what kind of question it was, whether it was declined and why, "
+        "which reminders were shown and how many identifiers of each kind were removed. It never records anything "
+        "you typed.\n"
+        "- Learning progress is stored under a random learner code, not your name. Written answers to quiz "
+        "questions are marked and then discarded: only which question, the mark and the time are kept.")
     st.markdown(
         "### Limitations\n"
         "- It only knows what is in its guidance. If the guidance does not cover a question, it says so rather "

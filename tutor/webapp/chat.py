@@ -13,14 +13,20 @@ from tutor.safety import EMERGENCY, SAFE_USE_NOTICES
 from tutor.stores import StoreUnavailableError
 from tutor.webapp import resources
 from tutor.webapp.feedback import REASONS, FeedbackStore
-from tutor.webapp.presenters import (EXAMPLE_QUESTIONS, answer_markdown, history_turns, markdown_safe, quote_markdown,
-                                     refusal_suggestions, source_card, uk_date)
+from tutor.webapp.components import answer_form, current_learner, render_citations, render_quiz_feedback
+from tutor.webapp.navigation import PAGE_DIR
+from tutor.webapp.presenters import (EXAMPLE_QUESTIONS, answer_markdown, history_turns, markdown_safe,
+                                     refusal_suggestions)
 from tutor.webapp.streaming import AnswerStream
 
 MESSAGES = "chat_messages"
 PENDING = "chat_pending_question"
 THANKED = "chat_feedback_thanked"
 AVATARS = {"user": ":material/person:", "assistant": ":material/school:"}
+MOVE = "chat_pending_move"
+MOVES = {"check": ("Check my understanding", ":material/quiz:"),
+         "another-way": ("Explain it another way", ":material/autorenew:"),
+         "example": ("Give me an example", ":material/lightbulb:")}
 
 
 def new_conversation() -> None:
@@ -32,23 +38,73 @@ def ask_example(question: str) -> None:
     st.session_state[PENDING] = question
 
 
-def render_sources(answer: Answer, corpus: Corpus | None) -> None:
-    if not answer.citations:
+def request_move(kind: str, answer_id: str) -> None:
+    st.session_state[MOVE] = (kind, answer_id)
+
+
+def try_scenario(scenario_id: str) -> None:
+    st.session_state["scenario-choice"] = scenario_id
+    st.session_state.pop("scenario_feedback", None)
+
+
+def render_moves(answer: Answer) -> None:
+    """After the latest cited answer: a question to check understanding, another explanation, an example."""
+    columns = st.columns(len(MOVES))
+    for column, (kind, (label, icon)) in zip(columns, MOVES.items()):
+        column.button(label, key=f"move-{kind}-{answer.id}", icon=icon, on_click=request_move,
+                      args=(kind, answer.id), width="stretch")
+
+
+def perform_move(kind: str, answer: Answer, messages: list[dict]) -> None:
+    """Run a tutor move on an earlier answer and add the exchange to the conversation."""
+    engine = resources.shared_learning(resources.current_settings())
+    learner_id = current_learner(engine)
+    messages.append({"role": "user", "content": MOVES[kind][0], "move": True})
+    with st.spinner("Thinking about how to help…"):
+        if kind == "check":
+            item = engine.check_question_for(answer, learner_id)
+            if item is None:
+                messages.append({"role": "assistant", "content": "There is no check question on this part of the "
+                                 "guidance yet. Try the Quiz page for questions on other topics."})
+            else:
+                messages.append({"role": "assistant", "content": item.question, "check": item, "result": None,
+                                 "key": uuid.uuid4().hex})
+            return
+        move = (engine.explain_another_way if kind == "another-way" else engine.give_example)(answer, learner_id)
+    messages.append({"role": "assistant", "content": move.answer.answer, "answer": move.answer,
+                     "glossary": move.glossary, "scenario": move.scenario})
+
+
+def render_check(message: dict, corpus: Corpus | None) -> None:
+    item = message["check"]
+    st.markdown(f"**Check your understanding:** {markdown_safe(item.question)}")
+    if message["result"] is not None:
+        render_quiz_feedback(message["result"], corpus)
         return
-    st.markdown("**Sources** (open one to read the passage)")
-    for citation in answer.citations:
-        card = source_card(citation, corpus)
-        with st.expander(card.label):
-            st.markdown("**Quoted passage**")
-            with st.container(border=True):
-                st.markdown(quote_markdown(card.quote))
-            if card.heading:
-                st.caption(f"From the section “{card.heading}” of the tutor's guidance on {card.doc_title}.")
-            year = f", {card.year}" if card.year else ""
-            st.markdown(f"**Original source:** [{markdown_safe(card.source_title)}]({card.url}) "
-                        f"({markdown_safe(card.publisher)}{year})")
-            st.caption(f"Address: {card.url}  \nGuidance last reviewed {uk_date(card.last_reviewed)}; "
-                       f"next review due {uk_date(card.review_due)}.")
+    engine = resources.shared_learning(resources.current_settings())
+    learner_id = current_learner(engine)
+    if learner_id is None:
+        st.info("To answer check questions and keep track of your progress, set up learning first. It takes a "
+                "moment and needs no name.", icon=":material/route:")
+        if st.button("Set up learning", icon=":material/route:", key=f"setup-{message['key']}"):
+            st.switch_page(PAGE_DIR / "learn.py")
+        return
+    action, reply = answer_form(item, f"check-{message['key']}", "Your answer, in a sentence or two")
+    if action is not None:
+        message["result"] = engine.grade(learner_id, item.id, reply if action == "check" else "show me the answer",
+                                         context="check")
+        st.rerun()
+
+
+def render_extras(message: dict) -> None:
+    """Glossary terms and a practice scenario that came with an 'another way' or 'example' move."""
+    for entry in message.get("glossary") or []:
+        st.markdown(f"**{markdown_safe(entry.term)}:** {markdown_safe(entry.definition)}")
+    scenario = message.get("scenario")
+    if scenario is not None and st.button(f"Try a practice scenario: {scenario.title}", icon=":material/calculate:",
+                                          key=f"scenario-{message['answer'].id}", on_click=try_scenario,
+                                          args=(scenario.id,)):
+        st.switch_page(PAGE_DIR / "scenarios.py")
 
 
 def render_notices(answer: Answer) -> None:
@@ -109,7 +165,7 @@ def render_answer(answer: Answer, corpus: Corpus | None, store: FeedbackStore, s
     elif show_text:
         st.markdown(answer_markdown(answer.answer))
     render_notices(answer)
-    render_sources(answer, corpus)
+    render_citations(answer.citations, corpus)
     if answer.refusal_reason != EMERGENCY:
         render_feedback(answer, store)
 
@@ -148,12 +204,30 @@ def main() -> None:
         for i, example in enumerate(EXAMPLE_QUESTIONS):
             st.button(example, key=f"example-{i}", on_click=ask_example, args=(example,))
 
+    pending = st.session_state.pop(MOVE, None)
+    if pending is not None:
+        kind, answer_id = pending
+        target = next((m["answer"] for m in messages if m.get("answer") is not None and m["answer"].id == answer_id),
+                      None)
+        if target is not None:
+            perform_move(kind, target, messages)
+
+    # Moves are offered on the latest answer that cites something (a move that found nothing new keeps it).
+    latest = next((m["answer"] for m in reversed(messages)
+                   if m.get("answer") is not None and offers_moves(m["answer"])), None)
     for message in messages:
         with st.chat_message(message["role"], avatar=AVATARS[message["role"]]):
             if message["role"] == "user":
                 st.markdown(markdown_safe(message["content"]))
+            elif "check" in message:
+                render_check(message, corpus)
+            elif message.get("answer") is None:
+                st.markdown(markdown_safe(message["content"]))
             else:
                 render_answer(message["answer"], corpus, store)
+                render_extras(message)
+                if message["answer"] is latest and not question:
+                    render_moves(latest)
 
     if not question:
         return
@@ -177,6 +251,13 @@ def main() -> None:
         messages.append({"role": "user", "content": answer.question})
         messages.append({"role": "assistant", "content": answer.answer, "answer": answer})
         render_answer(answer, corpus, store, show_text=False)
+        if offers_moves(answer):
+            render_moves(answer)
+
+
+def offers_moves(answer: Answer) -> bool:
+    return not answer.refused and not answer.abstained and bool(answer.citations)
+
 
 if __name__ == "__main__":
     main()

@@ -30,11 +30,15 @@ class PageSpec:
 
 LEARNER_PAGES = (
     PageSpec("chat", "Ask the tutor", ":material/forum:", "chat", default=True),
+    PageSpec("learn", "Learn", ":material/route:", "learn"),
+    PageSpec("quiz", "Quiz", ":material/quiz:", "quiz"),
+    PageSpec("scenarios", "Practice scenarios", ":material/calculate:", "scenarios"),
     PageSpec("glossary", "Glossary", ":material/menu_book:", "glossary"),
     PageSpec("about", "About this tutor", ":material/info:", "about"),
 )
 EDITOR_PAGES = (
     PageSpec("content", "Content", ":material/library_books:", "content"),
+    PageSpec("evaluation", "Evaluation", ":material/analytics:", "evaluation"),
 )
 SIGN_IN = PageSpec("signin", "Editor sign-in", ":material/login:", "sign-in")
 SIGN_OUT = PageSpec("signin", "Sign out", ":material/logout:", "sign-in")
@@ -42,7 +46,7 @@ SIGN_OUT = PageSpec("signin", "Sign out", ":material/logout:", "sign-in")
 
 def page_specs(role: Role, access: auth.AccessMode | None) -> dict[str, list[PageSpec]]:
     """Navigation sections for a role. With no way to sign in configured, editorial pages are not listed at all."""
-    sections: dict[str, list[PageSpec]] = {"Learn": list(LEARNER_PAGES)}
+    sections: dict[str, list[PageSpec]] = {"Tutor": list(LEARNER_PAGES)}
     if role == "editor":
         sections["Editors"] = [*EDITOR_PAGES, SIGN_OUT]
     elif access is not None:

@@ -54,11 +54,14 @@ def refusal_suggestions(text: str) -> list[str]:
 
 
 def history_turns(messages: list[dict]) -> list[Turn]:
-    """The conversation so far as the Tutor expects it (refusals are left out: they are not context)."""
+    """The conversation so far as the Tutor expects it: questions and answers only (refusals, check questions and
+    the learner's requests for another explanation are not context for the next question)."""
     turns = []
     for message in messages:
         answer: Answer | None = message.get("answer")
-        if answer is not None and answer.refused:
+        if message.get("move") or (answer is not None and answer.refused):
+            continue
+        if message["role"] == "assistant" and answer is None:
             continue
         turns.append(Turn(role=message["role"], content=message["content"]))
     return turns

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from tutor.builder import build_indexer, build_tutor, make_embedder
+from tutor.builder import build_indexer, build_learning, build_tutor, make_embedder
 from tutor.conversation import Tutor
 from tutor.corpus import Corpus, load_corpus
 from tutor.embeddings import Embedder
@@ -74,6 +74,20 @@ def shared_corpus(settings: Settings) -> Corpus:
     """The corpus as it is on disk now (reloaded only when a file changed, or on a new day for review dates)."""
     folder = settings.paths.corpus_dir
     return _corpus(str(folder.resolve()), corpus_signature(folder), date.today().isoformat())
+
+
+@st.cache_resource(show_spinner="Loading the learning material…", max_entries=2)
+def _learning(index_dir: str, build_id: str, fingerprint: str, corpus_dir: str, signature: str, today: str,
+              _settings: Settings):
+    return build_learning(_settings, tutor=shared_tutor(_settings), corpus=shared_corpus(_settings))
+
+
+def shared_learning(settings: Settings):
+    """The one LearningEngine (tutor.pedagogy), sharing the Tutor; rebuilt when the index or the corpus changes."""
+    tutor = shared_tutor(settings)  # raises IndexMissingError first, with what to do
+    folder = settings.paths.corpus_dir
+    return _learning(str(settings.paths.index_dir.resolve()), live_build_id(settings) or "", tutor.settings.fingerprint,
+                     str(folder.resolve()), corpus_signature(folder), date.today().isoformat(), settings)
 
 
 def feedback_store(settings: Settings) -> FeedbackStore:

@@ -1,0 +1,111 @@
+"""The Evaluation page's plain functions: run the suite on the shared Tutor, find saved runs, shape their figures.
+
+Runs are saved where `tutor eval` saves them (data dir / eval / <time>/run.json and its reports), so a run made in
+the terminal shows up in the app and the other way round.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from tutor.corpus import load_corpus
+from tutor.evaluation import (EvalContext, EvalRun, apply_gate, load_cases, load_run, load_thresholds, new_run,
+                              run_cases, write_reports)
+from tutor.evaluation.cases import dataset_files
+from tutor.evaluation.gate import DEFAULT_THRESHOLDS
+from tutor.evaluation.reports import why_failed
+from tutor.evaluation.runner import run_hashes
+from tutor.settings import PROJECT_ROOT, Settings
+
+DEFAULT_DATASETS = PROJECT_ROOT / "evals" / "datasets"
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    folder: Path
+
+    @property
+    def run_file(self) -> Path:
+        return self.folder / "run.json"
+
+    @property
+    def label(self) -> str:
+        try:
+            started = datetime.strptime(self.folder.name, "%Y%m%dT%H%M%S").replace(tzinfo=timezone.utc)
+        except ValueError:
+            return self.folder.name
+        return f"{started:%d %b %Y, %H:%M} UTC"
+
+
+def runs_folder(settings: Settings) -> Path:
+    return settings.paths.data_dir / "eval"
+
+
+def saved_runs(settings: Settings) -> list[SavedRun]:
+    """Every saved run, newest first."""
+    folder = runs_folder(settings)
+    found = [SavedRun(p.parent) for p in folder.glob("*/run.json")] if folder.is_dir() else []
+    return sorted(found, key=lambda r: r.folder.name, reverse=True)
+
+
+def run_suite(settings: Settings, tutor, categories: list[str] | None = None, repeat: int = 1,
+              progress: Callable[[int, int], None] | None = None,
+              datasets: list[Path] | None = None) -> tuple[EvalRun, Path]:
+    """Score the tutor on the evaluation cases as `tutor eval` does, save the reports, return the run and its folder.
+    Raises DatasetError or ThresholdsError (each says which file and line) before anything runs."""
+    paths = datasets or [DEFAULT_DATASETS]
+    cases = load_cases(paths)
+    if categories:
+        cases = [c for c in cases if c.category in categories]
+    limits = load_thresholds()
+    started = time.time()
+    context = EvalContext.from_tutor(tutor, settings.paths.corpus_dir)
+    results = run_cases(cases, tutor, context, repeat=repeat, pass_score=limits.case_pass_score, progress=progress)
+    hashes = run_hashes(cases, dataset_files(paths), load_corpus(settings.paths.corpus_dir).version, tutor.settings,
+                        DEFAULT_THRESHOLDS)
+    hashes["index_corpus"] = tutor.corpus_version
+    run = new_run(results, started=started, backend=tutor.settings.llm.backend, repeat=repeat, judge="off",
+                  pass_score=limits.case_pass_score, hashes=hashes)
+    run.gate = apply_gate(run.summary, limits)
+    out_dir = runs_folder(settings) / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    write_reports(run, out_dir)
+    return run, out_dir
+
+
+def read_run(saved: SavedRun) -> EvalRun:
+    return load_run(saved.run_file)
+
+
+def category_rows(run: EvalRun) -> list[dict]:
+    return [{"category": name, "pass rate": figures["pass_rate"], "cases": figures["cases"],
+             "passed": figures["passed"], "critical failures": figures["critical_failures"],
+             "could not be scored": figures["unscored"]}
+            for name, figures in run.summary.get("by_category", {}).items()]
+
+
+def axis_rows(run: EvalRun) -> list[dict]:
+    return [{"axis": axis, "score": figures["value"], "cases": figures["n"]}
+            for axis, figures in run.summary.get("by_axis", {}).items() if figures.get("value") is not None]
+
+
+def latency_rows(run: EvalRun) -> list[dict]:
+    return [{"category": r.category, "latency (ms)": r.latency_ms, "case": r.case_id}
+            for r in run.results if r.latency_ms is not None]
+
+
+def failing_rows(run: EvalRun) -> list[dict]:
+    return [{"case": r.case_id, "category": r.category, "score": r.score, "why": "; ".join(why_failed(r)),
+             "question": r.question} for r in run.results if not r.passed]
+
+
+def comparison_rows(a: EvalRun, b: EvalRun) -> list[dict]:
+    """Pass rate by category in both runs, long form for a grouped bar chart."""
+    rows = []
+    for label, run in (("A", a), ("B", b)):
+        for name, figures in run.summary.get("by_category", {}).items():
+            rows.append({"run": label, "category": name, "pass rate": figures["pass_rate"]})
+    return rows
