@@ -282,6 +282,9 @@ def test_an_unclear_multiple_choice_reply_says_how_to_answer(engine):
     learner = engine.create_profile("doctor", ["user"], 1).learner_id
     with pytest.raises(ValueError, match="a letter A, B, C, D"):
         engine.grade(learner, "qb-017", "Z")
+    assert engine.grade(learner, "qb-017", "\x00" * 50_000).gave_up  # nothing but NULs is no answer
+    long_reply = engine.grade(learner, "qb-017", "the weather is fine today " * 20_000)  # cut to 4,000 characters
+    assert not long_reply.gave_up and long_reply.box == 1
     gave_up = engine.grade(learner, "qb-017", "I don't know")
     assert gave_up.gave_up and not gave_up.correct and gave_up.answer in gave_up.text
 

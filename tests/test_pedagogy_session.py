@@ -156,3 +156,21 @@ def test_tutor_learn_reports_bad_input_clearly(tmp_path, monkeypatch):
     script.write_text("profile: {group: surgeon, level: 1}\nsteps: [pathway]\n")
     result = CliRunner().invoke(main, ["learn", "--script", str(script)])
     assert result.exit_code != 0 and "professional group 'surgeon' is not one of" in result.output
+
+
+def test_tutor_learn_interactive_walks_a_new_learner_through_a_quiz_and_a_scenario(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUTOR_PATHS__CORPUS_DIR", str(FIXTURE_CORPUS))
+    keys = "\n".join([
+        "nurse-midwife", "user, shaper", "1",                   # profile
+        "q", "I don't know", "x",                               # a quiz: give up on the first, stop
+        "s", "1", "8", "60",                                    # scenario 1: estimate 8%, 60% sure
+        "p", "e", str(tmp_path / "cpd"), "x"]) + "\n"
+    result = CliRunner().invoke(main, ["learn"], input=keys)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Pathway: Nurses and midwives (0 of 2 steps done)" in out
+    assert "The answer is \"Favouring automated suggestions without enough critical thought\"" in out
+    assert "Well calibrated: you said 8.0% and the chance that a flag is right is 8.3%." in out
+    assert "1 question answered, 0 correct; 1 scenario;" in out
+    assert len(list((tmp_path / "cpd").glob("cpd-learner-*.md"))) == 1
+    assert "Continue later with: tutor learn --learner learner-" in out

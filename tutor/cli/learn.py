@@ -138,8 +138,8 @@ class Session:
 
     def progress(self) -> None:
         progress = self.engine.progress(self.learner)
-        lines = [f"Learner {self.learner}: {len(progress.quiz)} questions answered, "
-                 f"{sum(q.correct for q in progress.quiz)} correct; {len(progress.scenarios)} scenario(s); "
+        lines = [f"Learner {self.learner}: {_count(len(progress.quiz), 'question')} answered, "
+                 f"{sum(q.correct for q in progress.quiz)} correct; {_count(len(progress.scenarios), 'scenario')}; "
                  f"about {progress.minutes_spent:.0f} minutes; {progress.due_reviews} reviews due now."]
         lines += [f"  {m.topic}: {m.label} ({m.mastery:.0%}), difficulty {m.difficulty}" for m in progress.mastery]
         if progress.brier_mean is not None:
@@ -157,6 +157,10 @@ class Session:
         if self.engine.tutor is None:
             raise click.UsageError("asking questions needs the index: run `tutor ingest` first")
         return self.engine.tutor
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _question_text(item) -> str:
@@ -201,11 +205,11 @@ def _learner(engine, learner_id: str | None, profile: dict | None, interactive: 
         group = click.prompt("Your professional group", type=click.Choice(list(PROFESSIONAL_GROUPS)), show_choices=False)
         for key, label in ARCHETYPES.items():
             click.echo(f"  {key}: {label}")
-        archetypes = click.prompt("Your archetype(s), comma-separated", default="user")
+        archetypes = click.prompt("Your archetype(s), comma-separated", default="user", value_proc=_archetypes)
         for key, label in LEVELS.items():
             click.echo(f"  {key}: {label}")
         level = click.prompt("Your level", type=click.IntRange(1, 4), default=1)
-        profile = {"group": group, "archetypes": [a.strip() for a in archetypes.split(",") if a.strip()], "level": level}
+        profile = {"group": group, "archetypes": archetypes, "level": level}
     if profile is None:
         raise click.UsageError("give --learner ID, or a 'profile:' in the script to create a learner")
     created = engine.create_profile(profile.get("group", ""), list(profile.get("archetypes") or ["user"]),
@@ -213,6 +217,16 @@ def _learner(engine, learner_id: str | None, profile: dict | None, interactive: 
     click.echo(f"Your learner id is {created.learner_id}: keep it to continue later (tutor learn --learner "
                f"{created.learner_id}).", err=True)
     return created.learner_id
+
+
+def _archetypes(text: str) -> list[str]:
+    from tutor.pedagogy import ARCHETYPES
+
+    chosen = [a.strip().lower() for a in text.split(",") if a.strip()]
+    unknown = [a for a in chosen if a not in ARCHETYPES]
+    if unknown or not chosen:
+        raise click.BadParameter(f"choose from {', '.join(ARCHETYPES)}, separated by commas")
+    return chosen
 
 
 def run_script(session: Session, steps: list, name: str) -> None:
@@ -305,7 +319,9 @@ def interactive(session: Session) -> None:
     session.pathway()
     menu = "[a] ask a question  [q] quiz  [s] scenario  [n] pathway  [p] progress  [e] export  [x] exit"
     while True:
-        choice = click.prompt(menu, default="x", show_default=False).strip().lower()[:1]
+        choice = click.prompt(menu, default="", show_default=False).strip().lower()[:1]
+        if not choice:
+            continue
         if choice == "x":
             click.echo(f"Goodbye. Continue later with: tutor learn --learner {session.learner}")
             return

@@ -288,6 +288,7 @@ class LearningEngine:
         """
         self.profile(learner_id)
         item = self.material.item(item_id)
+        response = str(response or "").replace("\x00", "")[: self.settings.safety.max_input_chars]
         answer_text = str(item.get("answer") or "").strip()
         results: list[KeyPointResult] = []
         chosen = None

@@ -149,7 +149,8 @@ def render_markdown(engine: "LearningEngine", progress: Progress) -> str:
     prompts = list(GENERAL_PROMPTS)
     over = [r for r in progress.scenarios if r.verdict == "over-trusted"]
     if over:
-        prompts.insert(0, f"In {len(over)} calibration scenario(s) you over-trusted the tool (for example "
+        scenarios = "one calibration scenario" if len(over) == 1 else f"{len(over)} calibration scenarios"
+        prompts.insert(0, f"In {scenarios} you over-trusted the tool (for example "
                           f"'{over[0].title}'). What made its output seem more reliable than it was?")
     for topic in progress.mastery:
         prompt = TOPIC_PROMPTS.get(topic.topic)

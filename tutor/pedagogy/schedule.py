@@ -26,9 +26,7 @@ STRENGTH = {1: 0.0, 2: 0.25, 3: 0.5, 4: 0.75, 5: 1.0}
 
 def next_box(box: int | None, correct: bool) -> int:
     """The Leitner box after an answer; `box` is None for an item never answered before."""
-    if not correct:
-        return 1
-    return min((box or 1) + 1, MAX_BOX) if box is not None else 2
+    return min((box or 1) + 1, MAX_BOX) if correct else 1
 
 
 def due_after(box: int, answered_at: datetime, leitner_days: list[int]) -> datetime:
