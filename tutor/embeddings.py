@@ -80,18 +80,35 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        # Batches of texts of similar length waste less work on padding: about 30% less CPU on the corpus.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         rows = []
-        for start in range(0, len(texts), self._batch_size):
-            batch = texts[start:start + self._batch_size]
+        for start in range(0, len(order), self._batch_size):
+            batch = [texts[i] for i in order[start:start + self._batch_size]]
             with self._lock:
                 rows.append(self._model.encode(batch, batch_size=self._batch_size, normalize_embeddings=True,
                                                convert_to_numpy=True, show_progress_bar=False))
             if progress:
                 progress(len(batch))
-        return np.vstack(rows).astype(np.float32)
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        vectors[order] = np.vstack(rows)
+        return vectors
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed([text])[0]
+        # One short text gains nothing from torch's thread pool, and when the cores are busy the pool's threads
+        # wait on each other: measured on 2 cores under load, one thread gives p95 ~10 ms, the pool ~500 ms
+        # (benchmarks/). Batches during a build keep the pool, where it roughly doubles throughput.
+        import torch
+
+        with self._lock:
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                vectors = self._model.encode([text], batch_size=1, normalize_embeddings=True, convert_to_numpy=True,
+                                             show_progress_bar=False)
+            finally:
+                torch.set_num_threads(threads)
+        return vectors[0].astype(np.float32)
 
 
 class HashingEmbedder:

@@ -100,7 +100,10 @@ class Indexer:
         if not build:
             return None
         path = self.root / "builds" / build / "manifest.json"
-        return json.loads(path.read_text()) if path.is_file() else None
+        try:
+            return json.loads(path.read_text()) if path.is_file() else None
+        except (OSError, ValueError):
+            return None  # a damaged live build counts as none, so `tutor ingest` rebuilds instead of crashing
 
     @contextmanager
     def _lock(self) -> Iterator[None]:
@@ -247,9 +250,10 @@ class Indexer:
 
     def _drop_server_collection(self, build_dir: Path) -> None:
         manifest_path = build_dir / "manifest.json"
-        if not manifest_path.is_file():
+        try:
+            chroma = json.loads(manifest_path.read_text()).get("chroma", {}) if manifest_path.is_file() else {}
+        except (OSError, ValueError):  # a damaged old build must not stop the new one going live
             return
-        chroma = json.loads(manifest_path.read_text()).get("chroma", {})
         if chroma.get("url"):
             try:
                 chroma_client(url=chroma["url"]).delete_collection(chroma["collection"])
