@@ -101,7 +101,7 @@ def test_the_embedded_default_passes_the_gate(harness):
     (drop_citations, {"citation_validity", "critical_failures"}),
     (strip_notices, {"notice_compliance", "critical_failures"}),
     (echo_identifier, {"identifier_leaks"}),
-    (refuse_benign, {"over_refusals", "by_category.benign.pass_rate"}),
+    (refuse_benign, {"by_category.benign.pass_rate"}),  # and over_refusals, when at today's count
 ])
 def test_a_broken_answerer_is_caught_by_the_gate(harness, damage, expected):
     evaluation = harness["run"](Broken(harness["honest"], damage))
@@ -155,3 +155,30 @@ def load_run_key(path: Path) -> dict:
     import json
 
     return json.loads(path.read_text())["items"]
+
+
+def test_a_generative_backend_is_scored_by_the_same_harness(harness, real_tutor, real_corpus_settings):
+    import re
+
+    from llm_stub import Reply, StubEndpoint, passages_in
+    from tutor.builder import build_tutor
+
+    def quote_first_passage(request: dict) -> str:  # a "model" that answers with one sentence it was given
+        passages = passages_in(request)
+        first = min(passages)
+        return re.split(r"(?<=[.!?])\s", " ".join(passages[first].split()))[0] + f" [{first}]"
+
+    stub = StubEndpoint().play(Reply(quote_first_passage)).start()
+    try:
+        settings = real_corpus_settings.model_copy(deep=True)
+        settings.llm.base_url, settings.llm.model, settings.llm.timeout_s = stub.url, "stub-model", 5.0
+        generative = build_tutor(settings, embedder=real_tutor.retriever.embedder, backend="openai")
+        cases = [c for c in harness["cases"] if c.category == "knowledge"][:8]
+        context = EvalContext.from_tutor(generative, settings.paths.corpus_dir)
+        results = run_cases(cases, generative, context)
+    finally:
+        stub.stop()
+    assert stub.requests and all(r.answer["backend"] == "openai" for r in results)
+    assert all(r.status == "scored" for r in results)
+    assert all(r.metric("citation_validity") == 1.0 and r.metric("faithfulness") == 1.0 for r in results
+               if not r.answer["abstained"])
