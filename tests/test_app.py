@@ -445,6 +445,8 @@ def test_evaluation_compares_two_runs(app_settings, monkeypatch):
 
     time.sleep(1.1)  # run folders are named to the second
     run_evaluation(at, ["emergency"])
+    newest = max(p.name for p in (app_settings.paths.data_dir / "eval").iterdir())
+    assert at.selectbox(key="evaluation-report-choice").value.folder.name == newest, "the report shown is the new run"
     labels = {m.label: m.value for m in at.metric}
     assert labels["Fixed in B"] == "0" and labels["Broken in B"] == "0"
     assert any("McNemar exact test" in m.value for m in at.markdown)

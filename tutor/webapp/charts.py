@@ -16,6 +16,11 @@ COLUMNS = 40  # 1,000 people drawn as 25 rows of 40
 TEXT = "#212B32"  # the theme's text colour: chart labels at full contrast, not Vega's faded grey
 
 
+def bar_height(bars: int, per_bar: int = 30, extra: int = 70) -> int:
+    """Pixels for a chart of horizontal bars: pass it to st.altair_chart(height=...), which otherwise squeezes it."""
+    return per_bar * max(bars, 1) + extra
+
+
 def readable(chart: alt.Chart) -> alt.Chart:
     """Axis and legend text in the theme's text colour (Vega's default grey is below AA contrast at small sizes)."""
     return (chart.configure_axis(labelColor=TEXT, titleColor=TEXT, labelFontSize=13, titleFontSize=13)
@@ -67,7 +72,6 @@ def mastery_chart(rows: list[dict]) -> alt.Chart:
         .encode(x=alt.X("mastery:Q", title="Mastery (%)", scale=alt.Scale(domain=[0, 100])),
                 y=alt.Y("topic:N", title=None, sort="-x"),
                 tooltip=["topic:N", "mastery:Q", "label:N"])
-        .properties(height=max(60, 28 * len(data)))
     )
 
 
@@ -77,7 +81,7 @@ def _bars(rows: list[dict], value: str, category: str, title: str, color: str = 
         y=alt.Y(f"{category}:N", title=None, sort="x"),
         tooltip=[alt.Tooltip(f"{category}:N"), alt.Tooltip(f"{value}:Q", format=".1%")])
     labels = base.mark_text(align="left", dx=4, color=TEXT).encode(text=alt.Text(f"{value}:Q", format=".0%"))
-    return readable((base.mark_bar(color=color) + labels).properties(height=max(80, 26 * len(rows))))
+    return readable(base.mark_bar(color=color) + labels)
 
 
 def category_chart(rows: list[dict]) -> alt.Chart:
@@ -94,8 +98,7 @@ def latency_chart(rows: list[dict]) -> alt.Chart:
     """Answer time per case, by category (box and whisker); rows from evaluation_runs.latency_rows."""
     return readable(alt.Chart(alt.Data(values=rows))
             .mark_boxplot(color="#005EB8", extent="min-max")
-            .encode(x=alt.X("latency (ms):Q", title="Time to answer (ms)"), y=alt.Y("category:N", title=None))
-            .properties(height=max(80, 26 * len({r["category"] for r in rows}))))
+            .encode(x=alt.X("latency (ms):Q", title="Time to answer (ms)"), y=alt.Y("category:N", title=None)))
 
 
 def comparison_chart(rows: list[dict]) -> alt.Chart:
@@ -108,5 +111,4 @@ def comparison_chart(rows: list[dict]) -> alt.Chart:
                     yOffset=alt.YOffset("run:N"),
                     color=alt.Color("run:N", scale=alt.Scale(domain=["A", "B"], range=["#AEB7BD", "#005EB8"]),
                                     legend=alt.Legend(title="Run", orient="bottom")),
-                    tooltip=["run:N", "category:N", alt.Tooltip("pass rate:Q", format=".1%")])
-            .properties(height=max(100, 40 * len({r["category"] for r in rows}))))
+                    tooltip=["run:N", "category:N", alt.Tooltip("pass rate:Q", format=".1%")]))

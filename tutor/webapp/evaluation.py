@@ -12,11 +12,11 @@ from tutor.indexing import IndexMissingError
 from tutor.settings import Settings
 from tutor.stores import StoreUnavailableError
 from tutor.webapp import auth, resources
-from tutor.webapp.charts import axis_chart, category_chart, comparison_chart, latency_chart
+from tutor.webapp.charts import axis_chart, bar_height, category_chart, comparison_chart, latency_chart
 from tutor.webapp.evaluation_runs import (SavedRun, axis_rows, category_rows, comparison_rows, failing_rows,
                                           latency_rows, read_run, run_suite, saved_runs)
 
-CHOSEN = "evaluation-run"
+REPORT_CHOICE = "evaluation-report-choice"
 
 
 def show_runner(settings: Settings) -> None:
@@ -49,7 +49,7 @@ def show_runner(settings: Settings) -> None:
         st.error(str(exc), icon=":material/error:")
         return
     bar.empty()
-    st.session_state[CHOSEN] = folder.name
+    st.session_state[REPORT_CHOICE] = SavedRun(folder)  # the Reports tab opens on the run just made
     passed = bool(run.gate and run.gate["passed"])
     verdict = st.success if passed else st.error
     verdict(f"Done: {run.summary['passed']} of {run.summary['cases']} cases passed in {run.duration_s:.0f} s; the gate "
@@ -86,17 +86,18 @@ def show_run(saved: SavedRun) -> None:
                    icon=":material/warning:")
     categories = category_rows(run)
     st.markdown("#### Cases passed by category")
-    st.altair_chart(category_chart(categories), width="stretch",
+    st.altair_chart(category_chart(categories), width="stretch", height=bar_height(len(categories)),
                     alt="Pass rate by category: " + "; ".join(f"{r['category']} {r['pass rate']:.0%}" for r in categories))
     axes = axis_rows(run)
     if axes:
         st.markdown("#### Rubric score by axis")
-        st.altair_chart(axis_chart(axes), width="stretch",
+        st.altair_chart(axis_chart(axes), width="stretch", height=bar_height(len(axes)),
                         alt="Rubric score by axis: " + "; ".join(f"{r['axis']} {r['score']:.0%}" for r in axes))
     latencies = latency_rows(run)
     if latencies:
         st.markdown("#### Time to answer")
-        st.altair_chart(latency_chart(latencies), width="stretch", alt="Time to answer by category, box and whisker.")
+        st.altair_chart(latency_chart(latencies), width="stretch", height=bar_height(len({r["category"] for r in latencies})),
+                        alt="Time to answer by category, box and whisker.")
     with st.expander("All headline figures"):
         st.dataframe([{"figure": label, "value": value, "cases": n} for label, value, n in headline_rows(summary)],
                      hide_index=True, width="stretch")
@@ -117,10 +118,9 @@ def show_reports(settings: Settings) -> None:
     if not runs:
         st.info("No evaluation runs yet. Run one above, or with `tutor eval` on the server.", icon=":material/inbox:")
         return
-    names = [r.folder.name for r in runs]
-    chosen = st.session_state.get(CHOSEN)
-    index = names.index(chosen) if chosen in names else 0
-    picked = st.selectbox("Run", runs, index=index, format_func=lambda r: r.label, key="evaluation-report-choice")
+    if st.session_state.get(REPORT_CHOICE) not in runs:
+        st.session_state[REPORT_CHOICE] = runs[0]
+    picked = st.selectbox("Run", runs, format_func=lambda r: r.label, key=REPORT_CHOICE)
     show_run(picked)
 
 
@@ -151,7 +151,8 @@ def show_comparison(settings: Settings) -> None:
                 f"({'a real difference' if p < 0.05 else 'could be chance'} at the 5% level).")
     for key, pair in report["changed_hashes"].items():
         st.caption(f"Changed between the runs: {key} ({pair['a']} → {pair['b']})")
-    st.altair_chart(comparison_chart(comparison_rows(a, b)), width="stretch",
+    rows = comparison_rows(a, b)
+    st.altair_chart(comparison_chart(rows), width="stretch", height=bar_height(len(rows), per_bar=20),
                     alt="Pass rate by category in run A and run B.")
     for label in ("fixed", "broken"):
         if report[label]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from tutor.webapp import chat
-from tutor.webapp.charts import mastery_chart
+from tutor.webapp.charts import bar_height, mastery_chart
 from tutor.webapp.components import LEARNER, learning_page
 from tutor.webapp.navigation import PAGE_DIR
 from tutor.webapp.presenters import markdown_safe
@@ -90,7 +90,7 @@ def show_progress(engine, learner_id: str) -> None:
                 "review. Spacing reviews out helps you remember.", icon=":material/schedule:")
     if progress.mastery:
         rows = [m.model_dump() for m in progress.mastery]
-        st.altair_chart(mastery_chart(rows), width="stretch",
+        st.altair_chart(mastery_chart(rows), width="stretch", height=bar_height(len(rows)),
                         alt="Mastery by topic: " + "; ".join(f"{r['topic']} {100 * r['mastery']:.0f}%" for r in rows))
     if progress.brier_mean is not None:
         st.caption(f"Calibration (mean Brier score over your scenarios): {progress.brier_mean:.2f}. 0 is perfect; "
