@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -50,12 +49,9 @@ def eval_(ctx: click.Context, datasets: tuple[Path, ...], backend: str | None, r
     from tqdm import tqdm
 
     from tutor.builder import build_tutor
-    from tutor.corpus import load_corpus
-    from tutor.evaluation import (DatasetError, EvalContext, ThresholdsError, apply_gate, load_cases,
-                                  load_thresholds, new_run, run_cases, write_reports)
-    from tutor.evaluation.cases import dataset_files
+    from tutor.evaluation import DatasetError, ThresholdsError, load_cases, load_thresholds, write_reports
     from tutor.evaluation.gate import DEFAULT_THRESHOLDS, describe_breach
-    from tutor.evaluation.runner import run_hashes
+    from tutor.evaluation.runner import evaluate_tutor
     from tutor.indexing import IndexMissingError
     from tutor.stores import StoreUnavailableError
 
@@ -89,8 +85,6 @@ def eval_(ctx: click.Context, datasets: tuple[Path, ...], backend: str | None, r
         _fail(str(exc), EXIT_NO_INDEX)
     except ValueError as exc:  # unknown or unconfigured backend
         _fail(str(exc))
-    started = time.time()
-    context = EvalContext.from_tutor(tutor_, settings.paths.corpus_dir)
     bar = None if quiet else tqdm(total=len(cases) * repeat, desc="evaluating", unit="case", file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
@@ -98,19 +92,12 @@ def eval_(ctx: click.Context, datasets: tuple[Path, ...], backend: str | None, r
             bar.update(done - bar.n)
 
     try:
-        results = run_cases(cases, tutor_, context, repeat=repeat, judge=judge, pass_score=limits.case_pass_score,
-                            progress=progress)
+        run = evaluate_tutor(tutor_, cases, paths, limits, thresholds or DEFAULT_THRESHOLDS,
+                             corpus_dir=settings.paths.corpus_dir, repeat=repeat, judge=judge, judge_label=judge_label,
+                             progress=progress)
     finally:
         if bar is not None:
             bar.close()
-    corpus_version = load_corpus(settings.paths.corpus_dir).version
-    hashes = run_hashes(cases, dataset_files(paths), corpus_version, tutor_.settings,
-                        thresholds or DEFAULT_THRESHOLDS)
-    hashes["index_corpus"] = tutor_.corpus_version
-    used_backend = tutor_.settings.llm.backend
-    run = new_run(results, started=started, backend=used_backend, repeat=repeat, judge=judge_label,
-                  pass_score=limits.case_pass_score, hashes=hashes)
-    run.gate = apply_gate(run.summary, limits)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     out_dir = out or settings.paths.data_dir / "eval" / stamp
     written = write_reports(run, out_dir)

@@ -274,3 +274,25 @@ def new_run(results: list[CaseResult], *, started: float, backend: str, repeat: 
     return EvalRun(started=datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
                    duration_s=round(time.time() - started, 2), backend=backend, repeat=repeat, judge=judge,
                    case_pass_score=pass_score, hashes=hashes, summary=summarise(results), results=results)
+
+
+def evaluate_tutor(tutor, cases: list[EvalCase], dataset_paths: list[Path], limits, thresholds_file: Path, *,
+                   corpus_dir: Path, repeat: int = 1, judge: Judge | None = None, judge_label: str = "off",
+                   progress: Callable[[int, int], None] | None = None) -> EvalRun:
+    """Everything `tutor eval` does short of writing files: run, summarise, hash and gate. Shared by every caller,
+    so the command line and the app always produce the same run."""
+    from tutor.corpus import load_corpus
+    from tutor.evaluation.cases import dataset_files
+    from tutor.evaluation.gate import apply_gate
+
+    started = time.time()
+    context = EvalContext.from_tutor(tutor, corpus_dir)
+    results = run_cases(cases, tutor, context, repeat=repeat, judge=judge, pass_score=limits.case_pass_score,
+                        progress=progress)
+    hashes = run_hashes(cases, dataset_files(dataset_paths), load_corpus(corpus_dir).version, tutor.settings,
+                        thresholds_file)
+    hashes["index_corpus"] = tutor.corpus_version
+    run = new_run(results, started=started, backend=tutor.settings.llm.backend, repeat=repeat, judge=judge_label,
+                  pass_score=limits.case_pass_score, hashes=hashes)
+    run.gate = apply_gate(run.summary, limits)
+    return run
