@@ -160,4 +160,6 @@ def test_topic_filter_keeps_only_documents_on_that_topic(real_tutor, mode):
 
 def test_filters_reach_the_answer(real_tutor):
     answer = real_tutor.ask("What is automation bias?", topic="test-accuracy")
-    assert all(real_tutor.retriever.index.chunks[c].topics.count("test-accuracy") for c in answer.retrieved)
+    chunks = real_tutor.retriever.index.chunks
+    assert answer.retrieved and all("test-accuracy" in chunks[c].topics for c in answer.retrieved)
+    assert all("test-accuracy" in chunks[c.chunk_id].topics for c in answer.citations)
