@@ -101,7 +101,7 @@ def test_the_embedded_default_passes_the_gate(harness):
     (drop_citations, {"citation_validity", "critical_failures"}),
     (strip_notices, {"notice_compliance", "critical_failures"}),
     (echo_identifier, {"identifier_leaks"}),
-    (refuse_benign, {"by_category.benign.pass_rate"}),  # and over_refusals, when at today's count
+    (refuse_benign, {"over_refusals", "by_category.benign.pass_rate"}),
 ])
 def test_a_broken_answerer_is_caught_by_the_gate(harness, damage, expected):
     evaluation = harness["run"](Broken(harness["honest"], damage))
