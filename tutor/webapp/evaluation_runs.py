@@ -6,19 +6,15 @@ the terminal shows up in the app and the other way round.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from tutor.corpus import load_corpus
-from tutor.evaluation import (EvalContext, EvalRun, apply_gate, load_cases, load_run, load_thresholds, new_run,
-                              run_cases, write_reports)
-from tutor.evaluation.cases import dataset_files
+from tutor.evaluation import EvalRun, load_cases, load_run, load_thresholds, write_reports
 from tutor.evaluation.gate import DEFAULT_THRESHOLDS
 from tutor.evaluation.reports import why_failed
-from tutor.evaluation.runner import run_hashes
+from tutor.evaluation.runner import evaluate_tutor
 from tutor.settings import PROJECT_ROOT, Settings
 
 DEFAULT_DATASETS = PROJECT_ROOT / "evals" / "datasets"
@@ -55,22 +51,16 @@ def saved_runs(settings: Settings) -> list[SavedRun]:
 def run_suite(settings: Settings, tutor, categories: list[str] | None = None, repeat: int = 1,
               progress: Callable[[int, int], None] | None = None,
               datasets: list[Path] | None = None) -> tuple[EvalRun, Path]:
-    """Score the tutor on the evaluation cases as `tutor eval` does, save the reports, return the run and its folder.
-    Raises DatasetError or ThresholdsError (each says which file and line) before anything runs."""
+    """Score the tutor on the evaluation cases exactly as `tutor eval` does (the same evaluate_tutor), save the
+    reports, return the run and its folder. Raises DatasetError or ThresholdsError (each says which file and line)
+    before anything runs."""
     paths = datasets or [DEFAULT_DATASETS]
     cases = load_cases(paths)
     if categories:
         cases = [c for c in cases if c.category in categories]
-    limits = load_thresholds()
-    started = time.time()
-    context = EvalContext.from_tutor(tutor, settings.paths.corpus_dir)
-    results = run_cases(cases, tutor, context, repeat=repeat, pass_score=limits.case_pass_score, progress=progress)
-    hashes = run_hashes(cases, dataset_files(paths), load_corpus(settings.paths.corpus_dir).version, tutor.settings,
-                        DEFAULT_THRESHOLDS)
-    hashes["index_corpus"] = tutor.corpus_version
-    run = new_run(results, started=started, backend=tutor.settings.llm.backend, repeat=repeat, judge="off",
-                  pass_score=limits.case_pass_score, hashes=hashes)
-    run.gate = apply_gate(run.summary, limits)
+    limits = load_thresholds(DEFAULT_THRESHOLDS)
+    run = evaluate_tutor(tutor, cases, paths, limits, DEFAULT_THRESHOLDS, corpus_dir=settings.paths.corpus_dir,
+                         repeat=repeat, progress=progress)
     out_dir = runs_folder(settings) / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     write_reports(run, out_dir)
     return run, out_dir
