@@ -34,6 +34,12 @@ def covers(term: str, haystack: str) -> bool:
     return len(needle) > 3 and needle.endswith("s") and needle[:-1] in haystack
 
 
+_COUNT = r"(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+)"
+_ANNOUNCES_LIST = re.compile(
+    rf":$|\b{_COUNT}\s+(?:[\w-]+\s+){{0,3}}(?:principles|questions|steps|objectives|archetypes|domains|"
+    r"recommendations|stages|ways|conditions|criteria|tiers|levels|standards|areas|themes|parts|classes|groups|"
+    r"rules|requirements|duties|packages|workstreams|factors|risks|uses|routes)\b", re.I)
+_LIST_CONTINUATION = 5
 _DEFINITION = re.compile(r"\b(is|are|means|refers to|describes)\b", re.I)
 
 
@@ -99,16 +105,8 @@ class ExtractiveAnswerer:
         haystack = " ".join(f"{h.chunk.title} {h.chunk.heading} {h.chunk.text}" for h in hits).lower()
         if any(not covers(term, haystack) for term in specific_terms(question)):
             return self.abstain(hits, support)
-        best = candidates[0].score
-        chosen: list[_Candidate] = []
-        for candidate in candidates:
-            if len(chosen) == self.settings.max_sentences:
-                break
-            if candidate.score < best - 0.18 or candidate.similarity < self.settings.min_support * 0.8:
-                continue
-            if any(float(candidate.vector @ c.vector) > 0.88 for c in chosen):
-                continue  # near-duplicate of a sentence already chosen
-            chosen.append(candidate)
+        chosen = self.select(question, candidates)
+        chosen = self.continue_lists(chosen, candidates)
         # Read as an answer: passages in order of their best sentence, sentences in reading order within each.
         chunk_order = {}
         for candidate in chosen:
@@ -131,6 +129,48 @@ class ExtractiveAnswerer:
         for chunk_id, citation in citations.items():
             citation.quote = quote_span(self.index.chunks[chunk_id].text, spans[chunk_id])
         return Draft(" ".join(parts), list(citations.values()), False, support)
+
+    def select(self, question: str, candidates: list[_Candidate]) -> list[_Candidate]:
+        """Greedy choice: best score first, then favour sentences that cover parts of the question not yet covered
+        (so both halves of "who chaired it and when?" are answered), skipping near-duplicates."""
+        query_terms = set(tokenize(question))
+        best = candidates[0].score
+        eligible = [c for c in candidates
+                    if c.score >= best - 0.18 and c.similarity >= self.settings.min_support * 0.8]
+        chosen: list[_Candidate] = []
+        covered: set[str] = set()
+        while eligible and len(chosen) < self.settings.max_sentences:
+            def gain(c: _Candidate) -> float:
+                fresh = (set(tokenize(c.sentence.display)) & query_terms) - covered
+                return c.score + (0.08 * len(fresh) / len(query_terms) if query_terms and chosen else 0.0)
+            pick = max(eligible, key=gain)
+            eligible.remove(pick)
+            if any(float(pick.vector @ c.vector) > 0.88 for c in chosen):
+                continue  # near-duplicate of a sentence already chosen
+            chosen.append(pick)
+            covered |= set(tokenize(pick.sentence.display)) & query_terms
+        return chosen
+
+    def continue_lists(self, chosen: list[_Candidate], candidates: list[_Candidate]) -> list[_Candidate]:
+        """A sentence that announces a list ("sets out six principles", "the ten questions:") is followed by the
+        sentences after it in the same passage, so the answer gives the list and not just its lead-in."""
+        by_position = {(c.hit.chunk.id, c.sentence.index): c for c in candidates}
+        for candidate in chosen:
+            if not _ANNOUNCES_LIST.search(candidate.sentence.display):
+                continue
+            chunk_id = candidate.hit.chunk.id
+            listed = [candidate]
+            for index in range(candidate.sentence.index + 1, candidate.sentence.index + 1 + _LIST_CONTINUATION):
+                follower = by_position.get((chunk_id, index))
+                if follower is None:
+                    break
+                listed.append(follower)
+            if len(listed) == 1:
+                continue
+            # One list per answer, plus the best two other sentences, keeps it short enough to read between patients.
+            others = [c for c in chosen if c not in listed][:2]
+            return listed + others
+        return chosen
 
     def abstain(self, hits: list[Hit], support: float) -> Draft:
         titles = list(dict.fromkeys(h.chunk.title for h in hits))[:3]
