@@ -28,7 +28,8 @@ REAL_USE = re.compile(
     r"\b(?:i|i'm|i've|i'd|we|we're|we've|my|our|us|me|myself|should|shall|allowed|ok to|okay to|fine to|safe to|"
     r"is it (?:safe|ok|okay|fine|allowed|acceptable|legal|appropriate|wise)|at work|on the ward|in clinic|in practice|"
     r"responsib\w*|accountab\w*|liab\w*|to blame|if (?:an?|the) (?:ai|tool|algorithm|chatbot|model|scribe|app)|"
-    r"colleague|colleagues|staff|clinicians? (?:should|can|must))\b", re.I)
+    r"colleague|colleagues|staff|clinicians? (?:should|can|must)|process for|steps to|how to|what do i|what should i)\b",
+    re.I)
 
 
 def is_concept_question(text: str) -> bool:
