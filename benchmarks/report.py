@@ -74,6 +74,49 @@ def _value_text(value, unit: str) -> str:
     return f"{value} {unit}".strip()
 
 
+def _why(key: str, results: dict) -> str:
+    """The measured evidence for a missed target, and the change the measurements point to."""
+    cold = results.get("cold_start", {})
+    startup = _nested(cold.get("profile_seconds", {})) or "see the cold-start profile"
+    if key in ("cold_start_s", "one_doc_rebuild_cli_s"):
+        in_process = _get(results, "incremental", "one_document_changed", "seconds")
+        cli = _get(results, "incremental", "one_document_changed_cli", default={})
+        wall, cpu = cli.get("seconds") or 0, cli.get("cpu_seconds") or 0
+        waiting = ("the rest is waiting for the shared cores" if wall > 1.3 * cpu else "so it is work, not waiting")
+        return (f"a new process must start before it does any work. The same rebuild in a running process takes "
+                f"{in_process} s; as `tutor ingest` it took {wall} s wall for {cpu} s of CPU ({waiting}). "
+                f"Start-up, from the profile: {startup}. "
+                "What would move it: rebuild in a process that already holds the model (a long-running service, as "
+                "the in-process figure shows), or start "
+                "lighter: sentence-transformers imports scikit-learn and its own backends before the model loads, "
+                "and every command loads and checks the whole corpus (its YAML teaching files included) although "
+                "asking and indexing need only the documents.")
+    if key == "warm_p95_ms":
+        stages = _get(results, "warm_latency", "stages_median_ms", default={})
+        return (f"stage medians (ms): {'; '.join(f'{k} {v}' for k, v in stages.items())}. The safety screen and the "
+                "retriever each embed the same text; embedding it once per question would remove one model call.")
+    if key == "full_build_s":
+        full = results.get("full_build", {})
+        return (f"{full.get('seconds')} s wall for {full.get('cpu_seconds')} s of CPU; by stage: "
+                f"{'; '.join(f'{k} {v}' for k, v in full.get('stage_seconds', {}).items())}. Embedding is the cost.")
+    return "see the details below."
+
+
+def _nested(parts: dict[str, float]) -> str:
+    """'a 5; b 3 (of which c 1, d 1)' from labels where '  of which ...' belongs to the label before it."""
+    groups: list[tuple[str, list[str]]] = []
+    for label, value in parts.items():
+        if label.startswith("  of which ") and groups:
+            groups[-1][1].append(f"{label.removeprefix('  of which ')} {value}")
+        else:
+            groups.append((f"{label} {value}", []))
+    return "; ".join(head + (f" (of which {', '.join(subs)})" if subs else "") for head, subs in groups)
+
+
+def _shorten(text: str, head: int = 200, tail: int = 80) -> str:
+    return text if len(text) <= head + tail + 5 else f"{text[:head]} ... {text[-tail:]}"
+
+
 def _latency_row(label: str, summary: dict) -> str:
     return (f"| {label} | {summary.get('n', 0)} | {summary.get('median_ms')} | {summary.get('p95_ms')} | "
             f"{summary.get('p99_ms')} | {summary.get('max_ms')} |")
@@ -99,6 +142,11 @@ def render_markdown(results: dict) -> str:
         ok = met(target, values[key])
         mark = "n/a" if ok is None else ("yes" if ok else "**MISSED**")
         out.append(f"| {target['label']} | {_value_text(values[key], target['unit'])} | {_target_text(target)} | {mark} |")
+
+    missed = [key for key, target in TARGETS.items() if met(target, values[key]) is False]
+    if missed:
+        out += ["", "## Where a target is missed: what limits it, what would move it", ""]
+        out += [f"- {TARGETS[key]['label']}: {_why(key, results)}" for key in missed]
 
     warm = results.get("warm_latency", {})
     out += ["", "## Answer latency (ms)", "", "| run | answers | median | p95 | p99 | max |", "|---|---|---|---|---|---|"]
@@ -164,6 +212,9 @@ def render_markdown(results: dict) -> str:
         out.append(f"- Cold start, `{cold['command']}`: " + ", ".join(
             f"{r['seconds']} s wall, {r['cpu_seconds']} s CPU (exit {r['exit_code']}, answered: {r['answered']}, "
             f"peak RSS {r['max_rss_mb']} MB)" for r in cold["runs"]) + f". Profile: `{cold.get('profile')}`.")
+    if cold and cold.get("profile_seconds"):
+        out.append("- Where a new process spends its time (cProfile, cumulative seconds): "
+                   + _nested(cold["profile_seconds"]) + ".")
     rss = results.get("peak_rss")
     if rss:
         out.append(f"- Peak RSS of `{rss['command']}`: {rss['max_rss_mb']} MB ({rss['answers']} answers, "
@@ -186,7 +237,7 @@ def render_markdown(results: dict) -> str:
                 f"- Random Unicode: {unicode['inputs']} inputs, {unicode['errors']} errors, slowest {unicode['slowest_s']} s.",
                 f"- Corrupted index ({damaged['damage']}): `{damaged['command']}` exited {damaged['exit_code']} in "
                 f"{damaged['seconds']} s, traceback: {'yes' if damaged['traceback'] else 'no'}; message: "
-                f"\"{damaged['message']}\". Rebuild: {damaged['rebuild']}."]
+                f"\"{_shorten(damaged['message'])}\". Rebuild: {damaged['rebuild']}."]
         outage = _get(results, "chroma_server", "server_stopped_mid_run")
         if outage:
             out.append(f"- Chroma server stopped mid-run: the next ask raised {outage['error']} after "

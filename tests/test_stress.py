@@ -280,3 +280,34 @@ def test_bench_cases_name_real_documents():
     ids = {d.id for d in load_corpus(REAL_CORPUS).approved()}
     assert len(CASES) >= 50 and len({c.id for c in CASES}) == len(CASES)
     assert all(c.sources and {d for group in c.sources for d in group} <= ids for c in CASES)  # real documents
+
+
+# ------------------------------------------------------------------------------------------------ the harness itself
+
+def test_a_child_process_is_measured_by_its_own_peak_memory_not_its_parents():
+    import sys
+
+    from benchmarks.measure import run_child
+
+    ballast = b"x" * (300 * 1024 * 1024)  # this process is now over 300 MB
+    small = run_child([sys.executable, "-c", "print('ok')"])
+    big = run_child([sys.executable, "-c", "block = b'x' * (200 * 1024 * 1024); print(len(block))"])
+    assert len(ballast) and small.returncode == 0 and small.stdout == "ok\n"
+    assert small.max_rss_mb < 100
+    assert 200 < big.max_rss_mb < 300 and big.cpu_seconds <= big.seconds * 2 + 0.5
+
+
+def test_the_report_flags_a_missed_target_and_says_what_limits_it():
+    from benchmarks.report import render_markdown
+
+    results = {"command": "make bench", "cases": "test", "bench_seconds": 1, "load_average_at_end": [],
+               "machine": {"when": "now", "git_commit": "abc", "load_average_1_5_15": [], "cpu_model": "cpu",
+                           "cores": 2, "memory_gb": 1, "os": "Linux", "python": "3.11", "torch_threads": 1,
+                           "libraries": {}},
+               "warm_latency": {"rounds": 1, "all_questions": {"n": 2, "p95_ms": 150.0},
+                                "questions_with_expected_sources": {"n": 2, "p95_ms": 150.0},
+                                "stages_median_ms": {"embed query": 120.0}, "profile": "p.txt"}}
+    page = render_markdown(results)
+    assert "| Warm answer latency, p95 | 150.0 ms | < 100 ms | **MISSED** |" in page
+    assert "embed query 120.0" in page.split("## Where a target is missed")[1]
+    assert "| Full index build (in process, model loaded) | not measured | < 60 s | n/a |" in page
