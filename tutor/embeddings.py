@@ -6,6 +6,7 @@ import hashlib
 import re
 import sqlite3
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Callable, Iterable, Protocol, runtime_checkable
 
@@ -60,6 +61,9 @@ def verify_model(folder: Path, settings: EmbeddingSettings) -> None:
             )
 
 
+_RECENT_QUERIES = 256
+
+
 class SentenceTransformerEmbedder:
     """The real embedder: a local sentence-transformers folder, verified before loading, on the CPU."""
 
@@ -74,6 +78,7 @@ class SentenceTransformerEmbedder:
         self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         self._batch_size = settings.batch_size
         self._lock = threading.Lock()  # torch inference is not re-entrant on one module across threads
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()  # the safety screen and retrieval embed the same text
         self.model_id = f"{folder.name}:{settings.model_sha256[:12]}"
         self.dimension = int(self._model.get_embedding_dimension())
 
@@ -101,6 +106,9 @@ class SentenceTransformerEmbedder:
         import torch
 
         with self._lock:
+            if text in self._recent:
+                self._recent.move_to_end(text)
+                return self._recent[text]
             threads = torch.get_num_threads()
             torch.set_num_threads(1)
             try:
@@ -108,7 +116,12 @@ class SentenceTransformerEmbedder:
                                              show_progress_bar=False)
             finally:
                 torch.set_num_threads(threads)
-        return vectors[0].astype(np.float32)
+            vector = vectors[0].astype(np.float32)
+            vector.flags.writeable = False  # shared between callers through the cache
+            self._recent[text] = vector
+            if len(self._recent) > _RECENT_QUERIES:
+                self._recent.popitem(last=False)
+        return vector
 
 
 class HashingEmbedder:
