@@ -163,3 +163,24 @@ def test_filters_reach_the_answer(real_tutor):
     chunks = real_tutor.retriever.index.chunks
     assert answer.retrieved and all("test-accuracy" in chunks[c].topics for c in answer.retrieved)
     assert all("test-accuracy" in chunks[c.chunk_id].topics for c in answer.citations)
+
+
+def test_a_follow_up_with_its_own_subject_keeps_the_lead():
+    """'and how do I report it in Scotland?' after a sepsis-alert question is about reporting, not about sepsis."""
+    from tutor.models import Turn
+    from tutor.retrieval import standalone_question
+
+    history = [Turn(role="user", content="What should I check before relying on an AI sepsis alert?")]
+    query = standalone_question("and how do I report a problem with it in Scotland?", history)
+    assert query.startswith("and how do I report a problem with it in Scotland?")
+    assert "sepsis" in query and "What should I check" not in query
+    short = standalone_question("and in Scotland?", [Turn(role="user", content="How do I report an AI incident?")])
+    assert short == "How do I report an AI incident? and in Scotland?"
+
+
+def test_reporting_follow_up_in_scotland_cites_health_facilities_scotland(real_tutor):
+    from tutor.models import Turn
+
+    history = [Turn(role="user", content="What should I check before relying on an AI sepsis alert?")]
+    answer = real_tutor.ask("and how do I report a problem with it in Scotland?", history=history)
+    assert "Health Facilities Scotland" in answer.answer

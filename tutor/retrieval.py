@@ -142,6 +142,12 @@ def standalone_question(question: str, history: list | None) -> str:
     if not previous:
         return question
     words = question.split()
-    if len(words) <= 6 or FOLLOW_UP.match(question.strip()) or (len(words) <= 12 and PRONOUNS.search(question)):
+    if not (len(words) <= 6 or FOLLOW_UP.match(question.strip()) or (len(words) <= 12 and PRONOUNS.search(question))):
+        return question
+    own = set(tokenize(question))
+    if len(own) <= 2:  # "and in Scotland?": the earlier question carries the subject
         return f"{previous} {question}"
-    return question
+    # A follow-up with its own subject keeps the lead; the earlier question lends only its key words.
+    carried = [w for w in re.findall(r"[A-Za-z0-9][\w-]*", previous)
+               if w.lower() not in STOPWORDS and stem(w.lower()) not in own]
+    return f"{question} {' '.join(dict.fromkeys(carried[:6]))}".strip()
