@@ -7,6 +7,7 @@ as zero, and never silently dropped either: every summary figure reports how man
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,7 +140,7 @@ class SourceRecall:
                             details={"missing": missing, "cited": sorted(cited)})
 
 
-class _RetrievalMetric:
+class _RetrievalMetric(ABC):
     """Document-level retrieval quality on the expected sources, from the ranked chunk ids the answer reports.
 
     Each expected entry is one relevant item, found by retrieving any of its alternatives; only the first document
@@ -168,8 +169,9 @@ class _RetrievalMetric:
                             reason=f"{value:.2f} over ranked documents {', '.join(ranked[:5]) or '(none)'}",
                             details={"ranked": ranked})
 
+    @abstractmethod
     def compute(self, hits: list[int], relevant: int, retrieved: int) -> float:
-        raise NotImplementedError
+        """The metric from the 1-based ranks at which expected documents were found."""
 
 
 class RetrievalRecall(_RetrievalMetric):
