@@ -38,7 +38,15 @@ _COUNT = r"(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+)"
 _ANNOUNCES_LIST = re.compile(
     rf":$|\b{_COUNT}\s+(?:[\w-]+\s+){{0,3}}(?:principles|questions|steps|objectives|archetypes|domains|"
     r"recommendations|stages|ways|conditions|criteria|tiers|levels|standards|areas|themes|parts|classes|groups|"
-    r"rules|requirements|duties|packages|workstreams|factors|risks|uses|routes)\b", re.I)
+    r"rules|requirements|duties|packages|workstreams|factors|risks|uses|routes|types|kinds|sets|categories)\b", re.I)
+# A question that asks for an amount is only answered by a sentence that gives one.
+_ASKS_MONEY = re.compile(r"\bhow much (?:money|funding|did .+ (?:cost|get|receive|pay))\b|\b(?:cost|price|budget|funding) of\b",
+                         re.I)
+_ASKS_COUNT = re.compile(r"^(?:(?:and|so|but) )?(?:how many|how much|what (?:percentage|proportion|share|number|fraction))\b",
+                         re.I)
+_MONEY = re.compile(r"[£$€]|\b(?:million|billion|pounds?)\b", re.I)
+_QUANTITY = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|half|third|quarter|most|majority|"
+                       r"minority|few|none|all)\b", re.I)
 _LIST_CONTINUATION = 5
 _DEFINITION = re.compile(r"\b(is|are|means|refers to|describes)\b", re.I)
 
@@ -107,6 +115,10 @@ class ExtractiveAnswerer:
             return self.abstain(hits, support)
         chosen = self.select(question, candidates)
         chosen = self.continue_lists(chosen, candidates)
+        shown = " ".join(c.sentence.display for c in chosen)
+        if (_ASKS_MONEY.search(question) and not _MONEY.search(shown)) or \
+                (_ASKS_COUNT.search(question.strip()) and not _QUANTITY.search(shown)):
+            return self.abstain(hits, support)
         # Read as an answer: passages in order of their best sentence, sentences in reading order within each.
         chunk_order = {}
         for candidate in chosen:
