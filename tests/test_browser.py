@@ -8,7 +8,6 @@ Screenshots go to $TUTOR_SCREENSHOT_DIR (default: the test's temporary folder).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURE_CORPUS, ROOT, make_settings
+from conftest import FIXTURE_CORPUS, ROOT, free_port, make_settings, stop_process
 from tutor.builder import build_indexer
 from tutor.webapp.feedback import REASONS, FeedbackStore
 
@@ -61,12 +60,6 @@ CONTRAST_SCRIPT = """
 """ % MIN_CONTRAST
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait_until_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -101,11 +94,7 @@ def served_app(tmp_path_factory, real_embedder):
         wait_until_healthy(url, process, log)
         yield url, settings
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process, timeout=15)
 
 
 @pytest.fixture(scope="module")
