@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test test-fast bench check clean
+.PHONY: install system-deps run test test-fast bench check clean
 
 install: $(STAMP)
 
@@ -18,11 +18,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Debian packages the tests need (chromium for the browser test), installed only when missing.
+system-deps:
+	./scripts/system-deps.sh
+
 run: install
 	$(BIN)/tutor ingest
 	$(BIN)/streamlit run app.py --server.port 8501 --server.headless true --browser.gatherUsageStats false
 
-test: install
+test: install system-deps
 	$(BIN)/tutor corpus check
 	$(BIN)/python -m pytest
 	# The evaluation gate on the embedded default (evals/README.md): its own index, reports in data/eval/report.
