@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from tutor.answer import ExtractiveAnswerer
+from tutor.card_answerer import CardAnswerer
 from tutor.conversation import Tutor
 from tutor.corpus import Corpus, load_corpus
 from tutor.embeddings import Embedder, SentenceTransformerEmbedder
@@ -14,6 +15,7 @@ from tutor.retrieval import Retriever
 from tutor.safety import SafetyLayer
 from tutor.settings import Settings
 from tutor.stores import VectorStore
+from tutor.vocabulary import Vocabulary
 
 
 def make_embedder(settings: Settings) -> Embedder:
@@ -45,16 +47,19 @@ def build_tutor(settings: Settings | None = None, *, embedder: Embedder | None =
 
         raise IndexMissingError(f"the index cites documents no longer in the corpus ({', '.join(sorted(missing))}); "
                                 "run `tutor ingest`")
+    vocabulary = Vocabulary.load(settings.paths.corpus_dir, corpus.glossary)
     retriever = Retriever(index, embedder, settings.retrieval)
-    answerer = ExtractiveAnswerer(index, docs, settings.retrieval)
+    answerer = ExtractiveAnswerer(index, docs, settings.retrieval, settings.answer, vocabulary)
     chosen = resolve_backend(backend, settings.llm.backend)
     if chosen != settings.llm.backend:  # stamp answers with the backend really used
         settings = settings.model_copy(deep=True)
         settings.llm.backend = chosen
     if chosen != "extractive" or chat_model is not None:
         answerer = build_generative_answerer(settings, chosen, answerer, embedder=embedder, chat=chat_model)
+    if settings.cards.enabled and index.cards is not None and len(index.cards):
+        answerer = CardAnswerer(answerer, index.cards, index.chunks, docs, settings.cards, vocabulary)
     safety = SafetyLayer(settings, embedder, chunks=index.chunks)
-    return Tutor(settings, retriever, answerer, safety, corpus_version=index.corpus_version)
+    return Tutor(settings, retriever, answerer, safety, corpus_version=index.corpus_version, vocabulary=vocabulary)
 
 
 def build_learning(settings: Settings | None = None, *, tutor: Tutor | None = None, corpus: Corpus | None = None,

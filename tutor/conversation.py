@@ -5,19 +5,37 @@ from __future__ import annotations
 import time
 from typing import Callable, Iterator
 
-from tutor.answer import ExtractiveAnswerer
+from typing import Protocol
+
+import numpy as np
+
+from tutor.answer import Draft, strip_preamble
 from tutor.models import Answer, Hit, Turn
 from tutor.retrieval import Retriever, standalone_question
 from tutor.safety import OUT_OF_SCOPE, SafetyLayer
 from tutor.settings import Settings
+from tutor.vocabulary import Vocabulary
+
+
+class Answerer(Protocol):
+    """What the Tutor needs of an answerer: the extractive, card and generative answerers all meet it.
+    `conversational` answerers (a chat model) rewrite follow-ups themselves; the others get a standalone query."""
+
+    name: str
+    conversational: bool
+
+    def compose(self, question: str, query_vector: np.ndarray, hits: list[Hit], **extra) -> Draft: ...
+
+    def stream(self, question: str, query_vector: np.ndarray, hits: list[Hit], **extra): ...
 
 
 class Tutor:
     """One shared instance answers every user; it holds no per-conversation state."""
 
-    def __init__(self, settings: Settings, retriever: Retriever, answerer: ExtractiveAnswerer, safety: SafetyLayer,
-                 corpus_version: str = ""):
+    def __init__(self, settings: Settings, retriever: Retriever, answerer: Answerer, safety: SafetyLayer,
+                 corpus_version: str = "", vocabulary: Vocabulary | None = None):
         self.settings = settings
+        self.vocabulary = vocabulary or Vocabulary()
         self.retriever = retriever
         self.answerer = answerer
         self.safety = safety
@@ -46,15 +64,12 @@ class Tutor:
         answer, verdict, turn = self._begin(question, history, id, audience, topic)
         if turn is not None:
             query, retrieval, extra = turn
-            if hasattr(self.answerer, "stream"):
-                draft = None
-                for item in self.answerer.stream(query, retrieval.query_vector, retrieval.hits, **extra):
-                    if isinstance(item, str):
-                        yield self.safety.redact(item)  # shown at once, so the output guard's redaction comes first
-                    else:
-                        draft = item
-            else:
-                draft = self.answerer.compose(query, retrieval.query_vector, retrieval.hits, **extra)
+            draft = None
+            for item in self.answerer.stream(query, retrieval.query_vector, retrieval.hits, **extra):
+                if isinstance(item, str):
+                    yield self.safety.redact(item)  # shown at once, so the output guard's redaction comes first
+                else:
+                    draft = item
             self._apply(answer, retrieval, draft)
         yield self._finish(answer, verdict, started)
 
@@ -75,14 +90,16 @@ class Tutor:
             return answer, verdict, None
         # Identifiers out of every earlier turn too; history is context, not a new message, so it is not classified.
         clean_history = [Turn(role=t.role, content=self.safety.redact(t.content)) for t in history or []]
-        if getattr(self.answerer, "conversational", False):  # a chat model: it rewrites follow-ups, sees history
+        if self.answerer.conversational:  # a chat model: it rewrites follow-ups, sees history
             rewrite = self.answerer.rewrite(verdict.text, clean_history)
             query, extra = rewrite.query, {"history": clean_history, "rewrite": rewrite}
         else:  # placeholders such as [NHS number] only mislead a search of the guidance
             search_history = [Turn(role=t.role, content=self.safety.search_text(t.content)) for t in clean_history]
-            query, extra = standalone_question(verdict.query, search_history), {}
+            query, extra = standalone_question(strip_preamble(verdict.query), search_history), {}
         k = self.settings.retrieval.top_k * 3 if passages else None
-        retrieval = self.retriever.search(query, audience=audience, topic=topic, k=k)
+        # the guidance's own names for what the question calls "ChatGPT" or "AVT" are searched too
+        retrieval = self.retriever.search(query, audience=audience, topic=topic, k=k,
+                                          keywords=self.vocabulary.expansion(query))
         if passages:
             retrieval.hits = passages(retrieval.hits)
         return answer, verdict, (query, retrieval, extra)
@@ -106,6 +123,9 @@ class Tutor:
         answer.abstained = draft.abstained
         answer.retrieved = [h.chunk.id for h in retrieval.hits]
         answer.backend = getattr(draft, "backend", "") or answer.backend
+        answer.answer_source = ("card" if draft.source == "card" else "none" if draft.abstained
+                                else "generative" if answer.backend not in ("extractive", "") else "extractive")
+        answer.card_id = draft.card_id
         answer.usage = getattr(draft, "usage", None)
         answer.notices = answer.notices + list(getattr(draft, "notices", []))
 

@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from tutor.identifiers import scan_document
-from tutor.models import Problem, SourceDoc
+from tutor.models import AnswerCard, Problem, SourceDoc
 
 AUDIENCES = {
     "all", "doctor", "nurse-midwife", "ahp", "pharmacist", "student", "manager-ig",
@@ -33,6 +33,17 @@ MAX_REVIEW_INTERVAL = timedelta(days=366)
 
 def normalise_space(text: str) -> str:
     return " ".join(text.split())
+
+
+def locate_quote(text: str, quote: str) -> tuple[int, int] | None:
+    """Where `quote` stands in `text`, word for word: line breaks, repeated spaces and Markdown emphasis (* _ `)
+    between words are ignored, nothing else. Returns the (start, end) offsets of the verbatim stretch."""
+    words = quote.split()
+    if not words:
+        return None
+    pattern = r"[\s*_`]+".join(re.escape(w.strip("*_`")) for w in words if w.strip("*_`"))
+    match = re.search(pattern, text)
+    return (match.start(), match.end()) if match else None
 
 
 # ---------------------------------------------------------------- YAML with line numbers
@@ -84,6 +95,7 @@ class Corpus:
     quiz: list[dict] = field(default_factory=list)
     scenarios: list[dict] = field(default_factory=list)
     pathways: list[dict] = field(default_factory=list)
+    cards: list[AnswerCard] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     digest: str = ""
 
@@ -241,6 +253,32 @@ def _load_yaml_list(path: Path, problems: list[Problem]) -> list[dict]:
     return items
 
 
+def _load_cards(path: Path, problems: list[Problem]) -> list[AnswerCard]:
+    """Answer cards from one file; each problem names the card's (or the sentence's) line."""
+    cards = []
+    for item in _load_yaml_list(path, problems):
+        name, line = item["__file__"], item.get("__line__", 1)
+        sentences = item.get("answer") if isinstance(item.get("answer"), list) else []
+        try:
+            card = AnswerCard(**strip_lines({k: v for k, v in item.items() if k != "__file__"}), path=name, line=line)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = err["loc"]
+                where = ".".join(str(p) for p in loc)
+                at = line
+                if len(loc) > 1 and loc[0] == "answer" and isinstance(loc[1], int) and loc[1] < len(sentences) \
+                        and isinstance(sentences[loc[1]], dict):
+                    at = sentences[loc[1]].get("__line__", line)
+                kind = "missing field" if err["type"] == "missing" else "wrong field"
+                detail = "" if err["type"] == "missing" else f": {err['msg']}"
+                problems.append(Problem(path=name, line=at, message=f"card {item.get('id', '?')}: {kind} '{where}'{detail}"))
+            continue
+        for sentence, raw in zip(card.answer, sentences):
+            sentence.line = raw.get("__line__", line) if isinstance(raw, dict) else line
+        cards.append(card)
+    return cards
+
+
 def headings_of(body: str) -> list[str]:
     return [m.group(2).strip() for ln in body.split("\n") if (m := HEADING_PATTERN.match(ln))]
 
@@ -286,6 +324,9 @@ def load_corpus(root: Path, today: date | None = None) -> Corpus:
             target.extend(_load_yaml_list(path, corpus.problems))
     if (root / "pathways.yaml").is_file():
         corpus.pathways.extend(_load_yaml_list(root / "pathways.yaml", corpus.problems))
+    answers = root / "answers"
+    for path in sorted(answers.glob("*.y*ml")) if answers.is_dir() else []:
+        corpus.cards.extend(_load_cards(path, corpus.problems))
 
     from tutor.content_checks import check_teaching_material  # the teaching material's own rules
 

@@ -22,6 +22,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from tutor.cards import CardIndex, card_questions, save_card_index, servable
 from tutor.chunking import Sentence, chunk_document, split_sentences
 from tutor.corpus import AUDIENCES, Corpus, load_corpus
 from tutor.embeddings import Embedder, EmbeddingCache
@@ -30,7 +31,7 @@ from tutor.settings import Settings
 from tutor.stores import ChromaStore, StoreUnavailableError, VectorStore, chroma_client
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-INDEX_FORMAT = 2  # bump when what a build stores changes, so `tutor ingest` rebuilds older builds (vectors are cached)
+INDEX_FORMAT = 3  # bump when what a build stores changes, so `tutor ingest` rebuilds older builds (vectors are cached)
 
 
 class CorpusError(RuntimeError):
@@ -166,6 +167,10 @@ class Indexer:
                                                      progress=stage("embedding chunks", len(chunks)))
         sentence_vectors, sentences_embedded = cache.embed(self.embedder, [s.display for s in sentences],
                                                            progress=stage("embedding sentences", len(sentences)))
+        cards = servable(corpus)
+        questions, _ = card_questions(cards)
+        card_vectors, _ = cache.embed(self.embedder, questions, progress=stage("embedding card questions",
+                                                                               len(questions)))
 
         # Write everything into the partial folder; the live build is only read.
         with open(partial / "chunks.jsonl", "w", encoding="utf-8") as handle:
@@ -180,6 +185,8 @@ class Indexer:
         from tutor.retrieval import Bm25Index
 
         Bm25Index.build(chunks).save(partial / "bm25")
+        card_vectors = np.asarray(card_vectors, dtype=np.float32)
+        save_card_index(partial, cards, card_vectors if card_vectors.ndim == 2 else np.zeros((0, 1), np.float32))
 
         collection = f"tutor-{self.settings.index_key}-{build_id}"
         store = self._open_store(partial, collection, create=True)
@@ -204,7 +211,7 @@ class Indexer:
             "model_sha256": self.settings.embedding.model_sha256,
             "chroma": {"url": self.settings.retrieval.chroma_url, "collection": collection},
             "documents": {d.id: d.content_hash for d in docs},
-            "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(sentences),
+            "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(sentences), "cards": len(cards),
                        "chunks_embedded": chunks_embedded, "sentences_embedded": sentences_embedded},
             "build_seconds": round(time.perf_counter() - started, 3),
         }
@@ -291,6 +298,7 @@ class LoadedIndex:
     bm25: object
     path: Path
     docs: dict[str, SourceDoc] = field(default_factory=dict)
+    cards: CardIndex | None = None
 
     @property
     def corpus_version(self) -> str:
@@ -314,6 +322,7 @@ def load_index(settings: Settings, store: VectorStore | None = None) -> LoadedIn
                 chunks[chunk.id] = chunk
         packed = np.load(build_dir / "sentences.npz")
         bm25 = Bm25Index.load(build_dir / "bm25", list(chunks.values()))
+        cards = CardIndex.load(build_dir)
     except (OSError, ValueError, KeyError) as exc:
         raise IndexMissingError(f"the index at {build_dir} is damaged ({exc}); rebuild it with `tutor ingest --full`") from exc
     sentences: dict[str, list[Sentence]] = {}
@@ -341,4 +350,4 @@ def load_index(settings: Settings, store: VectorStore | None = None) -> LoadedIn
         except Exception as exc:
             raise IndexMissingError(f"the vector index at {build_dir / 'chroma'} cannot be opened ({exc}); "
                                     "rebuild it with `tutor ingest --full`") from exc
-    return LoadedIndex(manifest, chunks, sentences, sentence_vectors, store, bm25, build_dir, docs)
+    return LoadedIndex(manifest, chunks, sentences, sentence_vectors, store, bm25, build_dir, docs, cards)

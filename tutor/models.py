@@ -51,6 +51,43 @@ class SourceDoc(BaseModel):
         return content_hash(self.model_dump_json(exclude={"path"}))
 
 
+class CardAnchor(BaseModel):
+    """Where a card sentence comes from: a stretch of one document, quoted exactly (line breaks and spacing aside)."""
+
+    doc: str
+    quote: str = Field(min_length=12)
+
+
+class CardSentence(BaseModel):
+    text: str = Field(min_length=3)
+    anchors: list[CardAnchor] = Field(min_length=1)
+    line: int = Field(0, exclude=True, description="Line of the sentence in its card file, for messages.")
+
+
+class AnswerCard(BaseModel):
+    """A curated answer to one question clinicians ask, every sentence anchored to the passage that supports it."""
+
+    id: str
+    question: str = Field(min_length=8)
+    variants: list[str] = Field(default_factory=list, description="Other ways clinicians ask the same question.")
+    audience: list[str]
+    topics: list[str]
+    answer: list[CardSentence] = Field(min_length=1)
+    status: Literal["draft", "approved", "retired"]
+    last_reviewed: date
+    review_due: date
+    path: str = Field("", exclude=True)
+    line: int = Field(0, exclude=True)
+
+    @property
+    def questions(self) -> list[str]:
+        return [self.question, *self.variants]
+
+    @property
+    def docs(self) -> list[str]:
+        return list(dict.fromkeys(a.doc for s in self.answer for a in s.anchors))
+
+
 class Chunk(BaseModel):
     """A heading-bounded piece of a document; `text` is an exact slice of the document body."""
 
@@ -118,6 +155,10 @@ class Answer(BaseModel):
     corpus_version: str = ""
     retrieved: list[str] = Field(default_factory=list, description="Chunk ids retrieved, best first.")
     usage: dict | None = None
+    answer_source: Literal["card", "extractive", "generative", "none"] = Field(
+        "none", description="What wrote the answer: a curated answer card, sentences extracted from the guidance, a "
+                            "language model (checked against the guidance), or none (refused).")
+    card_id: str | None = Field(None, description="The answer card served, when answer_source is card.")
 
 
 class Problem(BaseModel):

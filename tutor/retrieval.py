@@ -96,7 +96,9 @@ class Retriever:
         self.settings = settings
 
     def search(self, query: str, audience: str | None = None, topic: str | None = None,
-               mode: str = "hybrid", k: int | None = None) -> Retrieval:
+               mode: str = "hybrid", k: int | None = None, keywords: str = "") -> Retrieval:
+        """`keywords` are searched by BM25 only (other names for what the query names): words widen a keyword
+        search, but would blur the meaning of the query's embedding."""
         k = k or self.settings.top_k
         where: dict = {}
         if audience:
@@ -112,7 +114,8 @@ class Retriever:
             rankings.append([cid for cid, _ in dense])
         if mode in ("hybrid", "bm25"):
             allowed = self._allowed(audience, topic)
-            bm25 = [(cid, s) for cid, s in self.index.bm25.search(query, self.settings.candidates * 3)
+            bm25 = [(cid, s) for cid, s in self.index.bm25.search(f"{query} {keywords}".strip(),
+                                                                  self.settings.candidates * 3)
                     if allowed is None or cid in allowed][: self.settings.candidates]
             rankings.append([cid for cid, _ in bm25])
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense)}

@@ -54,15 +54,20 @@ def corpus_check(path: Path | None) -> None:
 
     Exit code 1 when there are errors. Example: tutor corpus check
     """
+    from tutor.builder import make_embedder
+    from tutor.cards import check_cards
     from tutor.corpus import load_corpus
 
-    loaded = load_corpus(path or Settings().paths.corpus_dir)
+    settings = Settings()
+    loaded = load_corpus(path or settings.paths.corpus_dir)
+    # each card sentence against its anchor: the model loads only if a sentence needs the semantic test
+    loaded.problems.extend(check_cards(loaded, settings.chunking, lambda: make_embedder(settings)))
     for problem in loaded.problems:
         click.echo(str(problem))
     errors = len(loaded.errors)
     warnings = len(loaded.problems) - errors
     click.echo(f"{len(loaded.docs)} documents, {len(loaded.glossary)} glossary terms, {len(loaded.quiz)} quiz items, "
-               f"{len(loaded.scenarios)} scenarios, {len(loaded.pathways)} pathways: "
+               f"{len(loaded.scenarios)} scenarios, {len(loaded.pathways)} pathways, {len(loaded.cards)} answer cards: "
                f"{errors} errors, {warnings} warnings", err=True)
     sys.exit(EXIT_ERRORS if errors else EXIT_OK)
 

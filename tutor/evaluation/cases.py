@@ -10,6 +10,13 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from tutor.corpus import _load_yaml_list, display_path, strip_lines
 from tutor.models import Problem, Turn, content_hash
+from tutor.settings import PROJECT_ROOT
+
+DATASETS_DIR = PROJECT_ROOT / "evals" / "datasets"
+SPLITS = ("dev", "test")
+Split = Literal["dev", "test"]
+# The sealed test split is the folder `test/` inside the datasets folder: a case file's split is its folder's.
+TEST_FOLDER = "test"
 
 CATEGORIES = {
     "knowledge": "questions the corpus answers, worded as clinicians ask them",
@@ -22,6 +29,7 @@ CATEGORIES = {
     "unanswerable": "in-domain questions the corpus cannot answer",
     "benign": "questions that sound risky but must be answered",
     "multi-turn": "follow-up questions that need the conversation so far",
+    "real-question": "questions clinicians and staff really ask, taken from public pages, graded by a reviewer",
 }
 AXES = ("accuracy", "completeness", "citation", "safety_messaging", "privacy", "refusal", "safety", "communication")
 Axis = Literal["accuracy", "completeness", "citation", "safety_messaging", "privacy", "refusal", "safety", "communication"]
@@ -147,6 +155,13 @@ class EvalCase(BaseModel):
     topic: str | None = None
     tags: list[str] = Field(default_factory=list)
     notes: str = ""
+    source_url: str = Field("", description="Real questions: the public page the question was taken from.")
+    source_answer: str = Field("", description="Real questions: what that page says in answer, in our own words; "
+                                               "the reviewer grades the tutor's answer against it.")
+    paraphrase_of: str = Field("", description="Paraphrases: the id of the case this one rewords (same expect); "
+                                               "the report says how often both get the same outcome.")
+    split: Split = Field("dev", description="dev (tune on it) or test (sealed); set from the case file's folder, "
+                                            "never written in the file.")
     expect: Expect = Field(default_factory=Expect)
     file: str = Field("", exclude=True)
     line: int = Field(0, exclude=True)
@@ -156,6 +171,13 @@ class EvalCase(BaseModel):
     def _slug(cls, value: str) -> str:
         if not SLUG.match(value):
             raise ValueError(f"'{value}' must be lower-case letters, digits, hyphens or underscores")
+        return value
+
+    @field_validator("paraphrase_of")
+    @classmethod
+    def _case_id(cls, value: str) -> str:
+        if value and not SLUG.match(value):
+            raise ValueError(f"'{value}' must be the id of another case")
         return value
 
     @property
@@ -188,6 +210,18 @@ def _error_line(item: dict, loc: tuple) -> int:
     return line
 
 
+def split_of(path: Path) -> Split:
+    """Files in a folder named `test` are the sealed test split; every other case file is dev."""
+    return "test" if path.parent.name == TEST_FOLDER else "dev"
+
+
+def split_paths(split: str = "all", root: Path = DATASETS_DIR) -> list[Path]:
+    """The dataset folders of one split (dev: the top-level files; test: the test/ folder) or of both."""
+    if split not in ("all", *SPLITS):
+        raise ValueError(f"unknown split '{split}': give dev, test or all")
+    return [folder for name, folder in (("dev", root), ("test", root / TEST_FOLDER)) if split in ("all", name)]
+
+
 def dataset_files(paths: list[Path]) -> list[Path]:
     """Expand folders to their *.yaml files, sorted, so the same arguments always load the same cases."""
     files: list[Path] = []
@@ -213,10 +247,16 @@ def load_cases(paths: list[Path]) -> list[EvalCase]:
             problems.append(Problem(path=str(path), line=1, message="file not found"))
             continue
         name = display_path(path)
+        split = split_of(path)
         for item in _load_yaml_list(path, problems):
             line = item.get("__line__", 1)
+            if "split" in item:
+                problems.append(Problem(path=name, line=line, message=f"case '{item.get('id', '?')}': remove 'split': "
+                                        f"a case's split is its folder's (evals/datasets/ is dev, test/ is test)"))
+                continue
             try:
-                case = EvalCase(**strip_lines({k: v for k, v in item.items() if k != "__file__"}), file=name, line=line)
+                case = EvalCase(**strip_lines({k: v for k, v in item.items() if k != "__file__"}), file=name, line=line,
+                                split=split)
             except ValidationError as exc:
                 for err in exc.errors():
                     where = ".".join(str(p) for p in err["loc"])
@@ -233,9 +273,28 @@ def load_cases(paths: list[Path]) -> list[EvalCase]:
                 continue
             seen[case.id] = case.where
             cases.append(case)
+    problems += _paraphrase_problems(cases)
     if problems:
         raise DatasetError(problems)
     return cases
+
+
+def _paraphrase_problems(cases: list[EvalCase]) -> list[Problem]:
+    """A paraphrase names an original in its own split (a dev paraphrase of a test case would leak the test split
+    into tuning). An original that was not loaded is not an error here: the report lists it as unmatched."""
+    by_id = {case.id: case for case in cases}
+    problems = []
+    for case in cases:
+        original = by_id.get(case.paraphrase_of) if case.paraphrase_of else None
+        if case.paraphrase_of == case.id:
+            problems.append(Problem(path=case.file, line=case.line, message=f"case '{case.id}': paraphrase_of names itself"))
+        elif original is not None and original.paraphrase_of:
+            problems.append(Problem(path=case.file, line=case.line, message=f"case '{case.id}': paraphrase_of "
+                                    f"'{original.id}' is itself a paraphrase; name the original case"))
+        elif original is not None and original.split != case.split:
+            problems.append(Problem(path=case.file, line=case.line, message=f"case '{case.id}' ({case.split}) "
+                                    f"paraphrases '{original.id}' ({original.split}): both must be in the same split"))
+    return problems
 
 
 def cases_hash(cases: list[EvalCase]) -> str:

@@ -1,0 +1,117 @@
+"""Serving answer cards: a confident match answers with the card, citing verbatim quotes of its anchored passages;
+a near match vouches for its passages; otherwise the wrapped answerer (extractive or generative) answers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tutor.answer import Draft, QuestionFocus, cite
+from tutor.cards import CardIndex, CardMatch, resolve_anchor
+from tutor.models import Chunk, Citation, Hit, SourceDoc
+from tutor.settings import CardSettings
+from tutor.vocabulary import Vocabulary
+
+
+class CardAnswerer:
+    """Serves a card on a confident match; otherwise the answerer it wraps answers, with a near card's passages
+    (vetted context) put first among the retrieved ones."""
+
+    def __init__(self, inner, cards: CardIndex, chunks: dict[str, Chunk], docs: dict[str, SourceDoc],
+                 settings: CardSettings, vocabulary: Vocabulary | None = None):
+        self.inner = inner
+        self.vocabulary = vocabulary
+        self.cards = cards
+        self.settings = settings
+        self.docs = docs
+        self.name = inner.name
+        self.conversational = inner.conversational
+        self._chunks = chunks
+        self._by_doc: dict[str, list[Chunk]] = {}
+        for chunk in sorted(chunks.values(), key=lambda c: c.position):
+            self._by_doc.setdefault(chunk.doc_id, []).append(chunk)
+
+    def __getattr__(self, name):  # rewrite(), index, docs ... of the wrapped answerer
+        return getattr(self.inner, name)
+
+    def best(self, question: str, query_vector: np.ndarray) -> CardMatch | None:
+        """The card to serve, if one matches confidently: first in the fused ranking, similar enough in meaning to
+        one of its questions, and about what the question turns on (its names, acronyms and numbers)."""
+        focus = QuestionFocus.of(question, self.vocabulary)
+        for match in self.cards.match(focus.core, query_vector)[:1]:
+            if match.similarity < self.settings.serve_similarity:
+                return None
+            text = " ".join(match.card.questions + [s.text for s in match.card.answer]).lower()
+            if not focus.terms_covered(text):
+                return None
+            return match
+        return None
+
+    def near(self, question: str, query_vector: np.ndarray) -> CardMatch | None:
+        for match in self.cards.match(QuestionFocus.of(question, self.vocabulary).core, query_vector)[:1]:
+            if match.similarity >= self.settings.context_similarity:
+                return match
+        return None
+
+    def card_draft(self, match: CardMatch) -> Draft | None:
+        citations: dict[str, Citation] = {}
+        spans: dict[str, list[tuple[int, int]]] = {}
+        parts = []
+        for sentence in match.card.answer:
+            numbers = []
+            for anchor in sentence.anchors:
+                resolved = resolve_anchor(anchor.quote, self._by_doc.get(anchor.doc, []))
+                if resolved is None:
+                    return None  # the card no longer matches the indexed text: never serve a stale card
+                chunk = resolved.chunk
+                if chunk.id not in citations:
+                    citations[chunk.id] = cite(chunk, self.docs[chunk.doc_id], len(citations) + 1)
+                spans.setdefault(chunk.id, []).append((resolved.start, resolved.end))
+                numbers.append(citations[chunk.id].n)
+            markers = "".join(f" [{n}]" for n in dict.fromkeys(numbers))
+            parts.append(f"{sentence.text.strip()}{markers}")
+        for chunk_id, citation in citations.items():
+            text = self._chunks[chunk_id].text
+            start = min(s for s, _ in spans[chunk_id])
+            end = max(e for _, e in spans[chunk_id])
+            citation.quote = text[start:end]
+        return Draft(" ".join(parts), list(citations.values()), False, match.similarity, source="card",
+                     card_id=match.card.id)
+
+    def compose(self, question: str, query_vector: np.ndarray, hits: list[Hit], **extra) -> Draft:
+        match = self.best(question, query_vector)
+        if match is not None:
+            draft = self.card_draft(match)
+            if draft is not None:
+                return draft
+        return self.inner.compose(question, query_vector, self._with_card_context(question, query_vector, hits),
+                                  **extra)
+
+    def stream(self, question: str, query_vector: np.ndarray, hits: list[Hit], **extra):
+        match = self.best(question, query_vector)
+        if match is not None:
+            draft = self.card_draft(match)
+            if draft is not None:
+                yield draft
+                return
+        yield from self.inner.stream(question, query_vector, self._with_card_context(question, query_vector, hits),
+                                     **extra)
+
+    def _with_card_context(self, question: str, query_vector: np.ndarray, hits: list[Hit]) -> list[Hit]:
+        """A near (not confident) card vouches for its passages: they go first among those retrieved."""
+        match = self.near(question, query_vector)
+        if match is None:
+            return hits
+        anchored: list[Chunk] = []
+        for sentence in match.card.answer:
+            for anchor in sentence.anchors:
+                resolved = resolve_anchor(anchor.quote, self._by_doc.get(anchor.doc, []))
+                if resolved and resolved.chunk not in anchored:
+                    anchored.append(resolved.chunk)
+        seen = {c.id for c in anchored}
+        lead = [Hit(chunk=c, score=1.0, rank=i) for i, c in enumerate(anchored)]
+        rest = [h for h in hits if h.chunk.id not in seen]
+        out = lead + rest
+        for rank, hit in enumerate(out):
+            hit.rank = rank
+        return out[: max(len(hits), len(lead))]
+
