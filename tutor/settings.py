@@ -67,6 +67,42 @@ class RetrievalSettings(BaseModel):
     chroma_url: str | None = Field(None, description="Chroma server URL (http://host:port); empty means embedded Chroma in the data dir.")
 
 
+class AnswerSettings(BaseModel):
+    """How the extractive composer scores, picks and orders sentences (tutor/answer.py)."""
+
+    word_overlap_weight: float = Field(0.2, description="Added to a sentence's similarity per share of the question's "
+                                       "content words it contains.")
+    rank_bonus: float = Field(0.04, description="Bonus for sentences from better-ranked passages (divided by 1 + rank).")
+    type_bonus: float = Field(0.06, description="Bonus for a sentence shaped like an answer to the question's type "
+                              "(a definition for 'what is', a stance for 'can I', a number for 'how many').")
+    long_sentence_words: int = Field(60, description="Sentences longer than this many words are penalised.")
+    long_sentence_penalty: float = Field(0.05, description="Score taken off an over-long sentence.")
+    min_words: int = Field(5, description="Shorter sentences are never shown on their own.")
+    focus_margin: float = Field(0.12, description="A sentence is shown only if its similarity to the question is "
+                                "within this much of the best sentence's: every sentence must be about the question.")
+    score_window: float = Field(0.18, description="Candidates scoring more than this below the best are not considered.")
+    duplicate_similarity: float = Field(0.86, description="Two sentences this similar in meaning are near-duplicates; "
+                                        "only the better one is shown.")
+    duplicate_overlap: float = Field(0.6, description="Two sentences sharing this share of their content words are "
+                                     "near-duplicates.")
+    coverage_gain: float = Field(0.08, description="Bonus for a sentence covering parts of the question not covered yet.")
+    list_continuation: int = Field(6, description="Most sentences or bullets that follow a sentence announcing a list.")
+    antecedent_similarity: float = Field(0.25, description="A sentence that opens on a reference ('This', 'It') brings "
+                                         "the sentence before it only if that one is at least this similar to the "
+                                         "question; otherwise it is left out.")
+    max_words: int = Field(120, description="Answers stop adding sentences beyond this many words.")
+
+
+class CardSettings(BaseModel):
+    """When a curated answer card answers a question (tutor/cards.py)."""
+
+    enabled: bool = Field(True, description="Serve answer cards; off means every answer is composed from passages.")
+    serve_similarity: float = Field(0.80, description="A card is served when it ranks first and one of its questions "
+                                    "is at least this similar in meaning to the question asked.")
+    context_similarity: float = Field(0.62, description="A card this similar but below the serving level vouches for "
+                                      "its passages: they go first among those the answer is composed from.")
+
+
 class LLMSettings(BaseModel):
     backend: Literal["extractive", "openai", "ollama"] = Field("extractive", description="Answer backend; extractive needs no model.")
     base_url: str | None = Field(None, description="OpenAI-compatible or Ollama server URL.")
@@ -133,6 +169,8 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    cards: CardSettings = Field(default_factory=CardSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     safety: SafetySettings = Field(default_factory=SafetySettings)
     app: AppSettings = Field(default_factory=AppSettings)
@@ -144,6 +182,8 @@ class Settings(BaseSettings):
             "embedding": self.embedding.model_dump(mode="json", exclude={"batch_size"}),
             "chunking": self.chunking.model_dump(mode="json"),
             "retrieval": self.retrieval.model_dump(mode="json", exclude={"chroma_url"}),
+            "answer": self.answer.model_dump(mode="json"),
+            "cards": self.cards.model_dump(mode="json"),
             "llm": self.llm.model_dump(mode="json", include={"backend", "model", "temperature", "context_window",
                                                    "max_answer_tokens", "min_supported_fraction",
                                                    "check_understanding"}),
