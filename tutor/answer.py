@@ -27,10 +27,10 @@ from tutor.vocabulary import Vocabulary
 # is matched as "why ...". Grammar, not a word list: any role fits the slots.
 _PREAMBLES = (
     re.compile(r"^(?:hi|hello|hey|morning|afternoon|evening|quick question|question)\b[\s,!.:;-]*", re.I),
-    re.compile(r"^(?:i am|i'm|im|as|speaking as|i work as)\s+(?:an?|the|one of the)?\s*[^,.:;?!]{1,60}?"
-               r"(?:\s+(?:here|in|at|on|working)[^,.:;?!]{0,40})?[,.:;!-]+\s*", re.I),
-    re.compile(r"^[\w/&' -]{1,40}\s+here\s*[,.:;!-]+\s*", re.I),
-    re.compile(r"^(?:i work (?:in|at|on)|working (?:in|at|on))\s+[^,.:;?!]{1,60}[,.:;!-]+\s*", re.I),
+    re.compile(r"^(?:i am|i'm|im|as|speaking as|i work as)\s+(?:an?|the|one of the)?\s*(?:[A-Za-z/&'-]+\s*){1,5}?"
+               r"(?:\s+(?:here|in|at|on|working)(?:\s+[A-Za-z/&'-]+){0,4})?\s*[,.:;!-]+\s*", re.I),
+    re.compile(r"^(?:[A-Za-z/&'-]+\s+){1,4}here\s*[,.:;!-]+\s*", re.I),
+    re.compile(r"^(?:i work (?:in|at|on)|working (?:in|at|on))(?:\s+[A-Za-z/&'-]+){1,5}\s*[,.:;!-]+\s*", re.I),
     re.compile(r"^(?:please|pls|can you tell me|could you tell me|do you know)\b[\s,:]*", re.I),
 )
 _SPECIFIC = re.compile(r"\b(?:[A-Z][A-Za-z0-9&'-]*[A-Za-z0-9]|[A-Z]|\d{2,}(?:[.,]\d+)*)\b")
@@ -50,19 +50,20 @@ _KINDS = (
                             r"\bthe same (?:as|thing)\b|\bhow does .+ differ\b", re.I)),
     (LIST, re.compile(rf"^(?:list|name)\b|^what are the {_NUMBER_WORDS}\b|^(?:what|which) are the (?:main |key )?"
                       rf"\w+s\b(?! of\b)|\bwhat (?:\w+ ){{0,3}}(?:does|do) .+ (?:include|cover|set out|list)\b|"
-                      rf"\b{_NUMBER_WORDS} \w+s\b", re.I)),
+                      rf"^(?:what|which) (?:are )?(?:the )?{_NUMBER_WORDS} \w+s\b", re.I)),
     (WHEN_COUNT, re.compile(r"^(?:when|what year|what date|since when|how (?:many|much|long|often|soon|big|"
                             r"accurate)|what (?:percentage|proportion|share|number|fraction))\b", re.I)),
     (WHO_WHERE, re.compile(r"^(?:who|whom|where|which (?:organisation|body|bodies|regulator|team|person))\b|"
                            r"\bwho (?:do|should|can|must) (?:i|we)\b|\bwhere (?:do|should|can) (?:i|we)\b|"
                            r"\bwho is (?:responsible|accountable|liable)\b", re.I)),
-    (WHY, re.compile(r"^why\b|\bwhy (?:does|do|is|are|should|would|might)\b", re.I)),
+    (WHY, re.compile(r"^why\b", re.I)),
     (HOW_TO, re.compile(r"^how (?:do|can|should|would|could) (?:i|we|you|staff|clinicians)\b|^what (?:should|do|must)"
                         r" (?:i|we) do\b|\bsteps\b|^how to\b", re.I)),
     (YES_NO, re.compile(r"^(?:(?:and|so|but|ok|okay)[, ]+)?(?:can|could|may|might|should|shall|is|are|am|was|were|"
                         r"do|does|did|will|would|must|has|have|need)\b", re.I)),
     (DEFINITION, re.compile(r"^(?:what|who)(?:'s| is| are| was| were)\b|^what does .+ mean\b|^define\b|"
                             r"^(?:the )?meaning of\b|^what do (?:we|you|they|people) mean by\b", re.I)),
+    (WHY, re.compile(r"\bwhy (?:does|do|is|are|should|would|might)\b", re.I)),
 )
 # Shapes of sentences that answer each kind.
 _SHAPES = {
@@ -87,6 +88,10 @@ _ANNOUNCES_LIST = re.compile(rf":\s*$|\b{_NUMBER_WORDS}\s+(?:[\w-]+\s+){{0,3}}[a
                              re.I)
 _ASKS_COUNT = re.compile(r"^(?:(?:and|so|but) )?(?:how many|how much|what (?:percentage|proportion|share|number|"
                          r"fraction))\b", re.I)
+# A question about what something costs is only answered by an amount of money.
+_ASKS_MONEY = re.compile(r"\b(?:cost|costs|costing|price|priced|pay|pays|paid|charge|charged|fee|fees|fund|funding|"
+                         r"funded|budget|spend|spent|money|worth)\b", re.I)
+_MONEY = re.compile(r"[£$€]|\b(?:million|billion|pounds?|dollars?|euros?)\b", re.I)
 _QUANTITY = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|half|third|quarter|most|majority|"
                        r"minority|few|none|all)\b", re.I)
 
@@ -100,8 +105,11 @@ _DANGLING = re.compile(
     r"in these cases|both|neither|either|the latter|the former|the same|here|above|below|again|then|too|yet)\b"
     r"|^(?:an?|the|this|that|these|those)\s+(?:\w+\s+){0,3}(?:of this|of that|like this|like that|of these)\b"
     r"|^(?:an?|the)\s+(?:same|above|following|latter|former|other|remaining|second|third|next|last)\b"
+    r"|^(?:according to|in|on|for|from|under|by|with|despite|after|before|like|unlike) (?:the same|these|those|this|"
+    r"that|them|it|such|both|either|each)\b"
     r"|^(?:sections?|parts?|chapters?|steps?|tables?|figures?|annex(?:es)?|appendix|appendices)\s+\d"
-    r"|^(?:\S+\s+){1,3}(?:also|too|therefore|thus|then|again|instead|however|as well)\b",
+    r"|^(?:\S+\s+){1,3}(?:also|too|therefore|thus|then|again|instead|however|as well)\b"
+    r"(?!\s+(?:called|known|termed|referred|named))",
     re.I)
 # A pointer to another document or section, not an answer.
 _CROSS_REFERENCE = re.compile(
@@ -112,8 +120,15 @@ _CROSS_REFERENCE = re.compile(
 
 
 def specific_terms(question: str) -> set[str]:
-    """Names, acronyms and numbers in a question: the words an answer must be about to be an answer."""
-    terms = {m.group(0).split("'")[0] for m in _SPECIFIC.finditer(question)}
+    """Names, acronyms and numbers in a question: the words an answer must be about to be an answer.
+    A capitalised word that opens a sentence ("According to ...") is a name only if it is an acronym."""
+    terms = set()
+    for match in _SPECIFIC.finditer(question):
+        term = match.group(0).split("'")[0]
+        opens = not question[:match.start()].strip() or question[:match.start()].rstrip()[-1:] in ".?!:;-"
+        if opens and term[:1].isupper() and not term.isupper() and not any(ch.isdigit() for ch in term):
+            continue
+        terms.add(term)
     return {t for t in terms if t and t.lower() not in _COMMON_CAPITALISED}
 
 
@@ -132,7 +147,7 @@ def strip_preamble(question: str) -> str:
         for pattern in _PREAMBLES:
             stripped = pattern.sub("", text, count=1).strip()
             # a "preamble" that swallows the whole question is the question
-            if stripped != text and len(tokenize(stripped)) >= 2 and re.search(r"[A-Za-z]", stripped):
+            if stripped != text and tokenize(stripped) and re.search(r"[A-Za-z]{2}", stripped):
                 text = stripped[0].upper() + stripped[1:]
         if text == before:
             break
@@ -140,8 +155,12 @@ def strip_preamble(question: str) -> str:
 
 
 def question_kind(text: str) -> str:
+    """The kind of answer wanted, read from the question itself: the last sentence ending in "?" when the message
+    sets the scene first ("I'm a consultant with 20 years' experience. Does that protect me?")."""
+    asked = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s.endswith("?")]
+    text = asked[-1] if asked else text.strip()
     for kind, pattern in _KINDS:
-        if pattern.search(text.strip()):
+        if pattern.search(text):
             return kind
     return OTHER
 
@@ -194,6 +213,7 @@ class Draft:
     support: float
     source: str = "extractive"
     card_id: str | None = None
+    passages: list[str] = field(default_factory=list)  # chunk ids it drew on that retrieval did not return
 
 
 @dataclass
@@ -264,11 +284,16 @@ class ExtractiveAnswerer:
             return self.abstain(hits, support)
         chosen = self.select(focus, candidates)
         chosen = self.with_antecedents(chosen, candidates, query_vector)
-        if not chosen:
-            return self.abstain(hits, support)
+        if not chosen:  # every pick leaned on a sentence it could not bring: the best that stands alone
+            standing = [c for c in candidates if not is_dangling(c.sentence.display)
+                        and c.similarity >= self.settings.min_support]
+            if not standing:
+                return self.abstain(hits, support)
+            chosen = standing[:1]
         chosen = self.continue_lists(chosen, candidates, query_vector)
         shown = " ".join(c.sentence.display for c in chosen)
-        if _ASKS_COUNT.search(focus.core) and not _QUANTITY.search(shown):
+        if _ASKS_COUNT.search(focus.core) and (not _QUANTITY.search(shown) or
+                                               (_ASKS_MONEY.search(focus.core) and not _MONEY.search(shown))):
             return self.abstain(hits, support)
         return self.draft(self.order(focus, chosen), support)
 
@@ -366,7 +391,8 @@ class ExtractiveAnswerer:
                 follower = by_position.get((chunk_id, index)) or self._sentence(candidate.hit, index, query_vector)
                 if follower is None or is_cross_reference(follower.sentence.display):
                     break
-                listed.append(follower)
+                if follower.sentence.words >= 2:  # a bare "1." is not an item
+                    listed.append(follower)
             if len(listed) == 1:
                 continue
             # One list per answer, plus the best other sentence, keeps it short enough to read between patients.

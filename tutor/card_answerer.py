@@ -75,7 +75,7 @@ class CardAnswerer:
             end = max(e for _, e in spans[chunk_id])
             citation.quote = text[start:end]
         return Draft(" ".join(parts), list(citations.values()), False, match.similarity, source="card",
-                     card_id=match.card.id)
+                     card_id=match.card.id, passages=list(citations))
 
     def compose(self, question: str, query_vector: np.ndarray, hits: list[Hit], **extra) -> Draft:
         match = self.best(question, query_vector)
@@ -83,8 +83,8 @@ class CardAnswerer:
             draft = self.card_draft(match)
             if draft is not None:
                 return draft
-        return self.inner.compose(question, query_vector, self._with_card_context(question, query_vector, hits),
-                                  **extra)
+        context = self._with_card_context(question, query_vector, hits)
+        return self._drew_on(self.inner.compose(question, query_vector, context, **extra), context, hits)
 
     def stream(self, question: str, query_vector: np.ndarray, hits: list[Hit], **extra):
         match = self.best(question, query_vector)
@@ -93,8 +93,16 @@ class CardAnswerer:
             if draft is not None:
                 yield draft
                 return
-        yield from self.inner.stream(question, query_vector, self._with_card_context(question, query_vector, hits),
-                                     **extra)
+        context = self._with_card_context(question, query_vector, hits)
+        for item in self.inner.stream(question, query_vector, context, **extra):
+            yield item if isinstance(item, str) else self._drew_on(item, context, hits)
+
+    @staticmethod
+    def _drew_on(draft: Draft, context: list[Hit], hits: list[Hit]) -> Draft:
+        """A near card's passages were found through the card, not the search: say so in `retrieved`."""
+        retrieved = {h.chunk.id for h in hits}
+        draft.passages = [h.chunk.id for h in context if h.chunk.id not in retrieved]
+        return draft
 
     def _with_card_context(self, question: str, query_vector: np.ndarray, hits: list[Hit]) -> list[Hit]:
         """A near (not confident) card vouches for its passages: they go first among those retrieved."""

@@ -15,6 +15,7 @@ from tutor.settings import ChunkingSettings
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\"“(\[]?[A-Z0-9£])")
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "Dr.", "Mr.", "Mrs.", "Ms.", "vs.", "No.", "al.", "approx.", "cf.", "Fig.")
+_LIST_NUMBER = re.compile(r"^\s*(?:\d+|[a-z]|[ivx]+)[.)]$")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|`)")
@@ -171,8 +172,8 @@ def split_sentences(chunk: Chunk) -> list[Sentence]:
         unit = text[unit_start:unit_end]
         cursor = 0
         for match in _SENTENCE_END.finditer(unit):
-            if unit[cursor:match.start()].endswith(_ABBREVIATIONS):
-                continue
+            if unit[cursor:match.start()].endswith(_ABBREVIATIONS) or _LIST_NUMBER.match(unit[cursor:match.start()]):
+                continue  # "e.g. The" and the "1." of a numbered item do not end a sentence
             _append(sentences, chunk.id, unit, cursor, match.end())
             cursor = match.end()
         _append(sentences, chunk.id, unit, cursor, len(unit))

@@ -121,7 +121,8 @@ class Tutor:
         answer.answer = draft.text
         answer.citations = draft.citations
         answer.abstained = draft.abstained
-        answer.retrieved = [h.chunk.id for h in retrieval.hits]
+        # passages found through an answer card come first, then those the search returned
+        answer.retrieved = list(dict.fromkeys([*draft.passages, *(h.chunk.id for h in retrieval.hits)]))
         answer.backend = getattr(draft, "backend", "") or answer.backend
         answer.answer_source = ("card" if draft.source == "card" else "none" if draft.abstained
                                 else "generative" if answer.backend not in ("extractive", "") else "extractive")

@@ -150,7 +150,10 @@ def standalone_question(question: str, history: list | None) -> str:
     own = set(tokenize(question))
     if len(own) <= 2:  # "and in Scotland?": the earlier question carries the subject
         return f"{previous} {question}"
-    # A follow-up with its own subject keeps the lead; the earlier question lends only its key words.
+    if not PRONOUNS.search(question):  # "and who do I tell if the tool makes a mistake?" asks something new
+        return question
+    # A follow-up that points back ("does it apply to nurses?") keeps its lead; the earlier question lends only
+    # its key words.
     carried = [w for w in re.findall(r"[A-Za-z0-9][\w-]*", previous)
                if w.lower() not in STOPWORDS and stem(w.lower()) not in own]
     return f"{question} {' '.join(dict.fromkeys(carried[:6]))}".strip()
