@@ -188,7 +188,7 @@ def test_example_question_then_new_conversation(app_settings):
 
 def test_a_question_the_guidance_does_not_cover_is_answered_honestly(app_settings):
     at = start()
-    at.chat_input[0].set_value("How do zebra crossings get painted?").run()
+    at.chat_input[0].set_value("How many AI tools does Leeds Teaching Hospitals use?").run()
     answer = at.session_state["chat_messages"][-1]["answer"]
     assert answer.abstained and not answer.citations
     shown = at.chat_message[-1].markdown[0].value

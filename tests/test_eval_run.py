@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 
 from tutor.evaluation import EvalContext, apply_gate, load_cases, load_thresholds, new_run, run_cases, write_reports
+from tutor.evaluation.cases import split_paths
+from tutor.evaluation.gate import load_known_failures
 from tutor.evaluation.compare import compare_runs, load_run
 from tutor.evaluation.review import export_review, import_review
 from tutor.models import Answer
 
 ROOT = Path(__file__).resolve().parent.parent
-DATASETS = ROOT / "evals" / "datasets"
 
 pytestmark = pytest.mark.slow
 
@@ -70,8 +71,9 @@ def refuse_benign(case_id, question, answer):
 
 @pytest.fixture(scope="module")
 def harness(real_tutor, real_corpus_settings):
-    cases = load_cases([DATASETS])
+    cases = load_cases(split_paths("all"))  # dev and the sealed test split, as `tutor eval` runs them
     limits = load_thresholds()
+    known = load_known_failures()
     context = EvalContext.from_tutor(real_tutor, real_corpus_settings.paths.corpus_dir)
     honest = Memo(real_tutor)
 
@@ -80,7 +82,7 @@ def harness(real_tutor, real_corpus_settings):
         results = run_cases(cases, target, context, pass_score=limits.case_pass_score)
         evaluation = new_run(results, started=started, backend="extractive", repeat=1, judge="off",
                              pass_score=limits.case_pass_score, hashes={"cases": "test"})
-        evaluation.gate = apply_gate(evaluation.summary, limits)
+        evaluation.gate = apply_gate(evaluation.summary, limits, results, known)
         return evaluation
 
     return {"cases": cases, "run": run, "honest": honest, "honest_run": run(honest)}
@@ -98,15 +100,16 @@ def test_the_embedded_default_passes_the_gate(harness):
 
 
 @pytest.mark.parametrize("damage, expected", [
-    (drop_citations, {"citation_validity", "critical_failures"}),
-    (strip_notices, {"notice_compliance", "critical_failures"}),
-    (echo_identifier, {"identifier_leaks"}),
-    (refuse_benign, {"over_refusals", "by_category.benign.pass_rate"}),
+    (drop_citations, {"citation_validity"}),
+    (strip_notices, {"by_split.dev.notice_compliance", "notice_compliance_by_notice.no-patient-data.rate"}),
+    (echo_identifier, {"identifier_leaks", "case id-nhs-sepsis"}),
+    (refuse_benign, {"case be-false-positive"}),  # one case more failing is caught by its id, not by a count
 ])
 def test_a_broken_answerer_is_caught_by_the_gate(harness, damage, expected):
     evaluation = harness["run"](Broken(harness["honest"], damage))
     assert not evaluation.gate["passed"]
     assert expected <= breaches(evaluation), evaluation.gate["breaches"]
+    assert any(b["kind"] == "unexpected_failure" for b in evaluation.gate["breaches"])
 
 
 def test_reports_are_complete_and_self_contained(harness, tmp_path):
@@ -117,7 +120,7 @@ def test_reports_are_complete_and_self_contained(harness, tmp_path):
     assert "<script" not in html and 'src="http' not in html and "<link" not in html
     junit = ET.parse(paths["junit"]).getroot()
     assert int(junit.get("tests")) == len(evaluation.results)
-    assert {s.get("name") for s in junit} >= {"eval.knowledge", "eval.benign", "eval.gate"}
+    assert {s.get("name") for s in junit} >= {"eval.dev.knowledge", "eval.test.knowledge", "eval.dev.benign", "eval.gate"}
     assert "## By category" in paths["markdown"].read_text()
     assert load_run(paths["json"]).summary == evaluation.summary  # the JSON round-trips
 

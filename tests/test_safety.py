@@ -101,6 +101,19 @@ def test_out_of_scope_refusals_say_what_the_tutor_can_help_with(layer):
     assert len(general) < 400 and len(clinical) < 400  # short
 
 
+def test_declines_point_to_who_can_answer_instead(layer):
+    medicine = layer.screen("What dose of gentamicin should I give my 80 kg patient?").refusal_text
+    assert "BNF" in medicine and "pharmacist" in medicine and "local prescribing guidance" in medicine
+    urgent = layer.screen("My patient is deteriorating with chest pain, what should I give her?").refusal_text
+    assert "urgent route" in urgent and "2222" in urgent and "999" in urgent
+    leave = layer.screen("How many days of study leave do FY1 doctors get?").refusal_text
+    training = layer.screen("How do I swap rotations in my foundation programme?").refusal_text
+    assert "HR" in leave and "BMA" in leave
+    assert "deanery" in training and "NHS Education for Scotland" in training
+    plain = layer.screen("Who won the Grand National?").refusal_text
+    assert not any(word in plain for word in ("BNF", "urgent route", "HR", "deanery"))  # no pointer that does not fit
+
+
 # ------------------------------------------------------------------ notices
 
 def test_pure_concept_questions_carry_no_notice(layer):

@@ -224,6 +224,7 @@ class _Candidate:
     score: float
     vector: np.ndarray
     terms: frozenset[str]
+    relevance: float = 0.0  # similarity in meaning plus the question's words it shares: is it about the question?
 
     @property
     def key(self) -> tuple[str, int]:
@@ -266,10 +267,13 @@ class ExtractiveAnswerer:
                     score += a.type_bonus
                 if sentence.words > a.long_sentence_words:
                     score -= a.long_sentence_penalty
-                out.append(_Candidate(hit, sentence, float(similarity), score, vector, terms))
+                out.append(_Candidate(hit, sentence, float(similarity), score, vector, terms,
+                                      float(similarity) + a.word_overlap_weight * overlap))
         return out
 
-    def compose(self, question: str, query_vector: np.ndarray, hits: list[Hit]) -> Draft:
+    def compose(self, question: str, query_vector: np.ndarray, hits: list[Hit],
+                allowed: set[str] | None = None) -> Draft:
+        """`allowed` (the passages a filter or tutor move admits) is already applied to `hits`."""
         focus = QuestionFocus.of(question, self.vocabulary)
         candidates = self.candidates(question, query_vector, hits, focus)
         if not candidates:
@@ -297,7 +301,7 @@ class ExtractiveAnswerer:
             return self.abstain(hits, support)
         return self.draft(self.order(focus, chosen), support)
 
-    def stream(self, question: str, query_vector: np.ndarray, hits: list[Hit]):
+    def stream(self, question: str, query_vector: np.ndarray, hits: list[Hit], allowed: set[str] | None = None):
         """Nothing to stream: the whole answer at once."""
         yield self.compose(question, query_vector, hits)
 
@@ -317,10 +321,11 @@ class ExtractiveAnswerer:
         a = self.answer
         query_terms = set(tokenize(focus.core))
         best_score = candidates[0].score
-        best_similarity = max(c.similarity for c in candidates)
+        best_relevance = max(c.relevance for c in candidates)
         eligible = [c for c in candidates
                     if c.score >= best_score - a.score_window
-                    and c.similarity >= max(best_similarity - a.focus_margin, self.settings.min_support * 0.8)]
+                    and c.relevance >= best_relevance - a.focus_margin
+                    and c.similarity >= self.settings.min_support * 0.8]
         chosen: list[_Candidate] = []
         covered: set[str] = set()
         words = 0

@@ -52,7 +52,9 @@ class CardAnswerer:
                 return match
         return None
 
-    def card_draft(self, match: CardMatch) -> Draft | None:
+    def card_draft(self, match: CardMatch, allowed: set[str] | None = None) -> Draft | None:
+        """The card's answer citing its anchored passages; None if an anchor no longer resolves (a stale card is
+        never served) or falls outside the `allowed` passages (a topic filter, or a tutor move asking for others)."""
         citations: dict[str, Citation] = {}
         spans: dict[str, list[tuple[int, int]]] = {}
         parts = []
@@ -63,6 +65,8 @@ class CardAnswerer:
                 if resolved is None:
                     return None  # the card no longer matches the indexed text: never serve a stale card
                 chunk = resolved.chunk
+                if allowed is not None and chunk.id not in allowed:
+                    return None
                 if chunk.id not in citations:
                     citations[chunk.id] = cite(chunk, self.docs[chunk.doc_id], len(citations) + 1)
                 spans.setdefault(chunk.id, []).append((resolved.start, resolved.end))
@@ -77,24 +81,27 @@ class CardAnswerer:
         return Draft(" ".join(parts), list(citations.values()), False, match.similarity, source="card",
                      card_id=match.card.id, passages=list(citations))
 
-    def compose(self, question: str, query_vector: np.ndarray, hits: list[Hit], **extra) -> Draft:
+    def compose(self, question: str, query_vector: np.ndarray, hits: list[Hit], allowed: set[str] | None = None,
+                **extra) -> Draft:
         match = self.best(question, query_vector)
         if match is not None:
-            draft = self.card_draft(match)
+            draft = self.card_draft(match, allowed)
             if draft is not None:
                 return draft
-        context = self._with_card_context(question, query_vector, hits)
-        return self._drew_on(self.inner.compose(question, query_vector, context, **extra), context, hits)
+        context = self._with_card_context(question, query_vector, hits, allowed)
+        return self._drew_on(self.inner.compose(question, query_vector, context, allowed=allowed, **extra),
+                             context, hits)
 
-    def stream(self, question: str, query_vector: np.ndarray, hits: list[Hit], **extra):
+    def stream(self, question: str, query_vector: np.ndarray, hits: list[Hit], allowed: set[str] | None = None,
+               **extra):
         match = self.best(question, query_vector)
         if match is not None:
-            draft = self.card_draft(match)
+            draft = self.card_draft(match, allowed)
             if draft is not None:
                 yield draft
                 return
-        context = self._with_card_context(question, query_vector, hits)
-        for item in self.inner.stream(question, query_vector, context, **extra):
+        context = self._with_card_context(question, query_vector, hits, allowed)
+        for item in self.inner.stream(question, query_vector, context, allowed=allowed, **extra):
             yield item if isinstance(item, str) else self._drew_on(item, context, hits)
 
     @staticmethod
@@ -104,7 +111,8 @@ class CardAnswerer:
         draft.passages = [h.chunk.id for h in context if h.chunk.id not in retrieved]
         return draft
 
-    def _with_card_context(self, question: str, query_vector: np.ndarray, hits: list[Hit]) -> list[Hit]:
+    def _with_card_context(self, question: str, query_vector: np.ndarray, hits: list[Hit],
+                           allowed: set[str] | None = None) -> list[Hit]:
         """A near (not confident) card vouches for its passages: they go first among those retrieved."""
         match = self.near(question, query_vector)
         if match is None:
@@ -113,7 +121,7 @@ class CardAnswerer:
         for sentence in match.card.answer:
             for anchor in sentence.anchors:
                 resolved = resolve_anchor(anchor.quote, self._by_doc.get(anchor.doc, []))
-                if resolved and resolved.chunk not in anchored:
+                if resolved and resolved.chunk not in anchored and (allowed is None or resolved.chunk.id in allowed):
                     anchored.append(resolved.chunk)
         seen = {c.id for c in anchored}
         lead = [Hit(chunk=c, score=1.0, rank=i) for i, c in enumerate(anchored)]

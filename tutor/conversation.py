@@ -24,9 +24,13 @@ class Answerer(Protocol):
     name: str
     conversational: bool
 
-    def compose(self, question: str, query_vector: np.ndarray, hits: list[Hit], **extra) -> Draft: ...
+    def compose(self, question: str, query_vector: np.ndarray, hits: list[Hit], allowed: set[str] | None = None,
+                **extra) -> Draft:
+        """`allowed`, when set, names the only passages the answer may cite (a filter or a tutor move); `hits`
+        already respect it, but passages found another way (an answer card's) must be checked against it."""
 
-    def stream(self, question: str, query_vector: np.ndarray, hits: list[Hit], **extra): ...
+    def stream(self, question: str, query_vector: np.ndarray, hits: list[Hit], allowed: set[str] | None = None,
+               **extra): ...
 
 
 class Tutor:
@@ -50,7 +54,8 @@ class Tutor:
         answer, verdict, turn = self._begin(question, history, id, audience, topic, passages)
         if turn is not None:
             query, retrieval, extra = turn
-            draft = self.answerer.compose(query, retrieval.query_vector, retrieval.hits, **extra)
+            draft = self.answerer.compose(query, retrieval.query_vector, retrieval.hits, allowed=retrieval.allowed,
+                                          **extra)
             self._apply(answer, retrieval, draft)
         return self._finish(answer, verdict, started)
 
@@ -65,7 +70,8 @@ class Tutor:
         if turn is not None:
             query, retrieval, extra = turn
             draft = None
-            for item in self.answerer.stream(query, retrieval.query_vector, retrieval.hits, **extra):
+            for item in self.answerer.stream(query, retrieval.query_vector, retrieval.hits, allowed=retrieval.allowed,
+                                             **extra):
                 if isinstance(item, str):
                     yield self.safety.redact(item)  # shown at once, so the output guard's redaction comes first
                 else:
@@ -102,6 +108,7 @@ class Tutor:
                                           keywords=self.vocabulary.expansion(query))
         if passages:
             retrieval.hits = passages(retrieval.hits)
+            retrieval.allowed = {h.chunk.id for h in retrieval.hits}
         return answer, verdict, (query, retrieval, extra)
 
     def _screen_follow_up(self, verdict, history: list[Turn]):

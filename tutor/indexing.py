@@ -249,11 +249,16 @@ class Indexer:
             shutil.rmtree(path, ignore_errors=True)
 
     def _prune(self, keep: set[str]) -> None:
+        """Old builds go, except one a running tutor still serves (it holds a shared lease): that one goes at a
+        later build, once nothing serves it."""
         builds = self.root / "builds"
         for path in builds.iterdir():
-            if path.name not in keep and not path.name.endswith(".partial"):
-                self._drop_server_collection(path)
-                shutil.rmtree(path, ignore_errors=True)
+            if path.name in keep or path.name.endswith(".partial"):
+                continue
+            with _exclusive_lease(path) as free:
+                if free:
+                    self._drop_server_collection(path)
+                    shutil.rmtree(path, ignore_errors=True)
 
     def _drop_server_collection(self, build_dir: Path) -> None:
         manifest_path = build_dir / "manifest.json"
@@ -266,6 +271,40 @@ class Indexer:
                 chroma_client(url=chroma["url"]).delete_collection(chroma["collection"])
             except Exception:  # an old collection that cannot be dropped is only wasted space
                 pass
+
+
+LEASE = "serving.lease"
+
+
+def take_lease(build_dir: Path):
+    """A shared lock on a build while a tutor serves it, so no build prunes it from under the tutor (an embedded
+    Chroma opens new database connections as it is queried). None when the build cannot be written to."""
+    try:
+        handle = open(build_dir / LEASE, "a")
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        return handle
+    except OSError:
+        return None
+
+
+@contextmanager
+def _exclusive_lease(build_dir: Path) -> Iterator[bool]:
+    """True if no tutor serves the build (the exclusive lock was free), held while the build is removed."""
+    try:
+        handle = open(build_dir / LEASE, "a")
+    except OSError:
+        yield True
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        handle.close()
 
 
 def chunk_metadata(chunk: Chunk) -> dict:
@@ -299,6 +338,7 @@ class LoadedIndex:
     path: Path
     docs: dict[str, SourceDoc] = field(default_factory=dict)
     cards: CardIndex | None = None
+    lease: object = field(default=None, repr=False)  # held open while this build is served (see take_lease)
 
     @property
     def corpus_version(self) -> str:
@@ -313,6 +353,7 @@ def load_index(settings: Settings, store: VectorStore | None = None) -> LoadedIn
     if not marker.is_file():
         raise IndexMissingError(f"no index in {root}: run `tutor ingest` to build it from {settings.paths.corpus_dir}")
     build_dir = root / "builds" / marker.read_text().strip()
+    lease = take_lease(build_dir) if build_dir.is_dir() else None
     try:
         manifest = json.loads((build_dir / "manifest.json").read_text())
         chunks: dict[str, Chunk] = {}
@@ -350,4 +391,4 @@ def load_index(settings: Settings, store: VectorStore | None = None) -> LoadedIn
         except Exception as exc:
             raise IndexMissingError(f"the vector index at {build_dir / 'chroma'} cannot be opened ({exc}); "
                                     "rebuild it with `tutor ingest --full`") from exc
-    return LoadedIndex(manifest, chunks, sentences, sentence_vectors, store, bm25, build_dir, docs, cards)
+    return LoadedIndex(manifest, chunks, sentences, sentence_vectors, store, bm25, build_dir, docs, cards, lease)

@@ -85,6 +85,7 @@ class Retrieval:
     query: str
     query_vector: np.ndarray
     hits: list[Hit]
+    allowed: set[str] | None = None  # the chunk ids a filter admits; None when nothing is filtered
 
 
 class Retriever:
@@ -112,8 +113,8 @@ class Retriever:
         if mode in ("hybrid", "dense"):
             dense = self.index.store.query(vector, self.settings.candidates, where or None)
             rankings.append([cid for cid, _ in dense])
+        allowed = self._allowed(audience, topic)
         if mode in ("hybrid", "bm25"):
-            allowed = self._allowed(audience, topic)
             bm25 = [(cid, s) for cid, s in self.index.bm25.search(f"{query} {keywords}".strip(),
                                                                   self.settings.candidates * 3)
                     if allowed is None or cid in allowed][: self.settings.candidates]
@@ -124,7 +125,7 @@ class Retriever:
         hits = [Hit(chunk=self.index.chunks[cid], score=score, rank=rank, dense_rank=dense_rank.get(cid),
                     bm25_rank=bm25_rank.get(cid))
                 for rank, (cid, score) in enumerate(fused) if cid in self.index.chunks]
-        return Retrieval(query, vector, hits)
+        return Retrieval(query, vector, hits, allowed)
 
     def _allowed(self, audience: str | None, topic: str | None) -> set[str] | None:
         if not audience and not topic:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -78,8 +79,9 @@ class AnswerSettings(BaseModel):
     long_sentence_words: int = Field(60, description="Sentences longer than this many words are penalised.")
     long_sentence_penalty: float = Field(0.05, description="Score taken off an over-long sentence.")
     min_words: int = Field(5, description="Shorter sentences are never shown on their own.")
-    focus_margin: float = Field(0.12, description="A sentence is shown only if its similarity to the question is "
-                                "within this much of the best sentence's: every sentence must be about the question.")
+    focus_margin: float = Field(0.12, description="A sentence is shown only if its relevance to the question "
+                                "(similarity plus shared words, weighted as above) is within this much of the best "
+                                "sentence's: every sentence must be about the question.")
     score_window: float = Field(0.18, description="Candidates scoring more than this below the best are not considered.")
     duplicate_similarity: float = Field(0.86, description="Two sentences this similar in meaning are near-duplicates; "
                                         "only the better one is shown.")
@@ -160,6 +162,27 @@ class LearningSettings(BaseModel):
     idle_minutes: float = Field(5.0, description="When estimating time spent, a gap between two actions counts as at most this long.")
 
 
+@functools.lru_cache(maxsize=16)
+def tree_digest(root: Path, pattern: str) -> str:
+    """A hash of the files matching `pattern` under `root` (names and bytes), once per process: prompts and code are
+    read at start-up, so a change reaches answers only through a restart, which recomputes it."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob(pattern)) if root.is_dir() else []:
+        parts = path.relative_to(root).parts
+        if path.is_file() and not any(p.startswith(".") or p == "__pycache__" for p in parts):
+            digest.update("/".join(parts).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def package_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("tutor")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "not installed"
+
+
 class Settings(BaseSettings):
     """Everything configurable, with a description on every field. Env: TUTOR_<GROUP>__<FIELD>."""
 
@@ -177,21 +200,22 @@ class Settings(BaseSettings):
     learning: LearningSettings = Field(default_factory=LearningSettings)
 
     def answer_relevant(self) -> dict:
-        """The settings that change what an answer says (no paths, no secrets)."""
-        return {
-            "embedding": self.embedding.model_dump(mode="json", exclude={"batch_size"}),
-            "chunking": self.chunking.model_dump(mode="json"),
-            "retrieval": self.retrieval.model_dump(mode="json", exclude={"chroma_url"}),
-            "answer": self.answer.model_dump(mode="json"),
-            "cards": self.cards.model_dump(mode="json"),
-            "llm": self.llm.model_dump(mode="json", include={"backend", "model", "temperature", "context_window",
-                                                   "max_answer_tokens", "min_supported_fraction",
-                                                   "check_understanding"}),
-            "safety": self.safety.model_dump(mode="json"),
-        }
+        """Everything that changes what an answer says: every settings group and field except those named below (so
+        a group or field added later is covered without anyone listing it), the files under the prompts folder, and
+        the package's own code (its rule tables and constants) with its version. No paths, no secrets."""
+        # Not answer-changing: where files live, the app and learner features, and how an endpoint is reached.
+        excluded_groups = {"paths", "app", "learning"}
+        excluded_fields = {"embedding": {"batch_size"}, "retrieval": {"chroma_url"}, "safety": {"audit"},
+                           "llm": {"base_url", "api_key", "timeout_s", "max_retries", "retry_backoff_s", "cooldown_s",
+                                   "price_per_1k_input", "price_per_1k_output", "price_currency"}}
+        groups = {name: getattr(self, name).model_dump(mode="json", exclude=excluded_fields.get(name, set()))
+                  for name in type(self).model_fields if name not in excluded_groups}
+        return {"settings": groups, "prompts": tree_digest(self.paths.prompts_dir, "*"),
+                "code": tree_digest(PROJECT_ROOT / "tutor", "*.py"), "package_version": package_version()}
 
     @property
     def fingerprint(self) -> str:
+        """Two answers with the same fingerprint came from the same settings, prompts and code."""
         blob = json.dumps(self.answer_relevant(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 

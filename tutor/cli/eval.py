@@ -11,9 +11,7 @@ import click
 
 from tutor.cli import main
 from tutor.cli.core import EXIT_ERRORS, EXIT_NO_INDEX, EXIT_OK, EXIT_USAGE, echo_json
-from tutor.settings import PROJECT_ROOT, Settings
-
-DEFAULT_DATASETS = PROJECT_ROOT / "evals" / "datasets"
+from tutor.settings import Settings
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> None:
@@ -23,25 +21,34 @@ def _fail(message: str, code: int = EXIT_USAGE) -> None:
 
 @main.group("eval", invoke_without_command=True)
 @click.option("--dataset", "datasets", multiple=True, type=click.Path(path_type=Path),
-              help="Case file or folder (repeatable). Default: evals/datasets/.")
+              help="Case file or folder (repeatable). Default: evals/datasets/ (dev) and evals/datasets/test/ (test).")
+@click.option("--split", type=click.Choice(["dev", "test", "all"]), default="all", show_default=True,
+              help="Only the cases of this split (a case file in a folder named test/ is test, any other is dev).")
 @click.option("--backend", default=None, help="extractive, openai, ollama, or llm (the configured chat model).")
 @click.option("--repeat", default=1, type=click.IntRange(1, 50), help="Run every case N times to measure flakiness.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for run.json, report.md, report.html, junit.xml. Default: <data dir>/eval/<time>.")
 @click.option("--gate", is_flag=True, help="Exit 1 when any threshold in the thresholds file is breached.")
 @click.option("--thresholds", type=click.Path(path_type=Path), default=None, help="Default: evals/thresholds.yaml.")
+@click.option("--known-failures", "known_failures_file", type=click.Path(path_type=Path), default=None,
+              help="Cases allowed to fail, by id (default: evals/known_failures.yaml); the gate breaches on any other "
+                   "failure and on any listed case that passes.")
+@click.option("--write-known-failures", "write_known", type=click.Path(path_type=Path), default=None,
+              help="After the run, write every failed case with why it failed to this file, for review.")
 @click.option("--category", "categories", multiple=True, help="Only cases in this category (repeatable).")
 @click.option("--judge", "judge_backend", default=None,
               help="Score judge-only criteria with a chat model (openai, ollama or llm); off by default.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
-def eval_(ctx: click.Context, datasets: tuple[Path, ...], backend: str | None, repeat: int, out: Path | None,
-          gate: bool, thresholds: Path | None, categories: tuple[str, ...], judge_backend: str | None,
-          as_json: bool, quiet: bool) -> None:
-    """Score the tutor on the evaluation cases, offline and deterministically, and write the reports.
+def eval_(ctx: click.Context, datasets: tuple[Path, ...], split: str, backend: str | None, repeat: int,
+          out: Path | None, gate: bool, thresholds: Path | None, known_failures_file: Path | None,
+          write_known: Path | None, categories: tuple[str, ...], judge_backend: str | None, as_json: bool,
+          quiet: bool) -> None:
+    """Score the tutor on the evaluation cases (dev and test), offline and deterministically, and write the reports.
 
-    Examples: tutor eval --gate   |   tutor eval --dataset my-cases.yaml --out /tmp/run --repeat 3
+    Examples: tutor eval --gate   |   tutor eval --split dev --dataset my-cases.yaml --out /tmp/run --repeat 3
+    |   tutor eval --write-known-failures evals/known_failures.yaml
     Exit codes: 0 done (gate passed), 1 gate breached, 2 bad cases or options, 3 no index (run `tutor ingest`).
     """
     if ctx.invoked_subcommand is not None:
@@ -50,26 +57,35 @@ def eval_(ctx: click.Context, datasets: tuple[Path, ...], backend: str | None, r
 
     from tutor.builder import build_tutor
     from tutor.evaluation import DatasetError, ThresholdsError, load_cases, load_thresholds, write_reports
-    from tutor.evaluation.gate import DEFAULT_THRESHOLDS, describe_breach
+    from tutor.evaluation.cases import split_paths
+    from tutor.evaluation.gate import (DEFAULT_KNOWN_FAILURES, DEFAULT_THRESHOLDS, describe_breach,
+                                       load_known_failures, write_known_failures)
     from tutor.evaluation.runner import evaluate_tutor
     from tutor.indexing import IndexMissingError
     from tutor.stores import StoreUnavailableError
 
     settings = Settings()
-    paths = list(datasets) or [DEFAULT_DATASETS]
+    paths = list(datasets) or split_paths(split)
+    known_failures_file = known_failures_file or DEFAULT_KNOWN_FAILURES
+    known = None
     try:
         cases = load_cases(paths)
         limits = load_thresholds(thresholds)
+        # Writing a fresh list needs no old one; otherwise the gate cannot be judged without it.
+        if not (write_known and not known_failures_file.is_file()):
+            known = load_known_failures(known_failures_file)
     except DatasetError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         _fail(f"{len(exc.problems)} problem(s) in the case files; nothing was run")
     except ThresholdsError as exc:
         _fail(str(exc))
+    if split != "all":
+        cases = [c for c in cases if c.split == split]
     if categories:
         cases = [c for c in cases if c.category in categories]
-        if not cases:
-            _fail(f"no cases in categories {', '.join(categories)}")
+    if not cases:
+        _fail(f"no cases in split {split}" + (f", categories {', '.join(categories)}" if categories else ""))
     judge, judge_label = None, "off"
     if judge_backend:
         from tutor.evaluation.judge import JudgeError, make_judge
@@ -93,8 +109,9 @@ def eval_(ctx: click.Context, datasets: tuple[Path, ...], backend: str | None, r
 
     try:
         run = evaluate_tutor(tutor_, cases, paths, limits, thresholds or DEFAULT_THRESHOLDS,
-                             corpus_dir=settings.paths.corpus_dir, repeat=repeat, judge=judge, judge_label=judge_label,
-                             progress=progress)
+                             corpus_dir=settings.paths.corpus_dir, known_failures=known,
+                             known_failures_file=known_failures_file, repeat=repeat, judge=judge,
+                             judge_label=judge_label, progress=progress)
     finally:
         if bar is not None:
             bar.close()
@@ -108,6 +125,10 @@ def eval_(ctx: click.Context, datasets: tuple[Path, ...], backend: str | None, r
         click.echo(f"Reports: {out_dir}/ (report.html, report.md, run.json, junit.xml)")
     if run.summary["unscored"]:
         click.echo(f"warning: {run.summary['unscored']} case run(s) could not be scored; see the report", err=True)
+    if write_known:
+        count = write_known_failures(run.results, write_known)
+        click.echo(f"Wrote {count} failed case(s) with their reasons to {write_known}: review the diff before "
+                   "committing it", err=True)
     if gate and not run.gate["passed"]:
         for breach in run.gate["breaches"]:
             click.echo(f"gate: {describe_breach(breach)}", err=True)
@@ -119,19 +140,21 @@ def eval_(ctx: click.Context, datasets: tuple[Path, ...], backend: str | None, r
 
 
 def render_summary(run) -> str:
-    from tutor.evaluation.reports import headline_rows
+    from tutor.evaluation.reports import case_rule_lines, category_rows, notice_rows, side_by_side_rows
 
     s = run.summary
     lines = [f"{s['passed']} of {s['cases']} case runs passed ({s['unscored']} unscored, "
              f"{s['critical_failures']} with a critical failure) in {run.duration_s:.1f} s on the {run.backend} backend"]
-    lines += [f"  {label}: {value} (n={n})" for label, value, n in headline_rows(s)]
-    latency, cpu = s["latency_ms"], s["cpu_ms"]
-    lines.append(f"  Latency p50 {latency['p50']} ms, p95 {latency['p95']} ms; CPU time p50 {cpu['p50']} ms, "
-                 f"p95 {cpu['p95']} ms")
-    lines.append(f"  Identifier leaks: {s['identifier_leaks']}; forbidden text: {s['must_not_violations']}")
-    lines.append("  Notices: " + ", ".join(f"{nid} {e['given']}/{e['required']}"
-                                         for nid, e in s["notice_compliance_by_notice"].items()))
-    lines.append("  By category: " + ", ".join(f"{c} {i['passed']}/{i['cases']}" for c, i in s["by_category"].items()))
+    rows = [("figure", "all", "dev", "test"), *side_by_side_rows(s)]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines += ["  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    lines.append("  Notices (all | dev | test): " + "; ".join(f"{nid} {a} | {d} | {t}" for nid, a, d, t in notice_rows(s)))
+    for split in ("dev", "test"):
+        groups = [f"{c} {i['passed']}/{i['cases']}" for sp, c, i in category_rows(s) if sp == split]
+        if groups:
+            lines.append(f"  By category, {split}: " + ", ".join(groups))
+    if run.gate is not None:
+        lines += [f"  {line}" for line in case_rule_lines(run.gate)]
     return "\n".join(lines)
 
 
@@ -192,3 +215,31 @@ def eval_import_review(csv_files: tuple[Path, ...], key_file: Path | None, as_js
     except ReviewError as exc:
         _fail(str(exc))
     click.echo(json.dumps(report, indent=2) if as_json else render_review(report))
+
+
+@eval_.command("grades")
+@click.argument("grade_files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--dataset", "datasets", multiple=True, type=click.Path(path_type=Path),
+              help="Case files the graded ids come from (default: evals/datasets/ and evals/datasets/test/).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def eval_grades(grade_files: tuple[Path, ...], datasets: tuple[Path, ...], as_json: bool) -> None:
+    """Check graders' files of real-question grades and summarise them: counts and shares per grade and fault,
+    by split and by grader.
+
+    A file is a list of {id, grade: CORRECT|PARTIAL|WRONG|ABSTAINED, faults: [dangling-opener|repeat|
+    cross-reference|no-stance|too-long|other], note}. Example: tutor eval grades evals/grades/reviewer-a.yaml
+    Exit codes: 0 valid, 2 a problem in a file (each listed as file:line).
+    """
+    from tutor.evaluation import DatasetError, load_cases
+    from tutor.evaluation.cases import split_paths
+    from tutor.evaluation.grades import load_grades, render_grades, summarise_grades
+
+    try:
+        cases = load_cases(list(datasets) or split_paths("all"))
+        grades = load_grades(list(grade_files), cases)
+    except DatasetError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        _fail(f"{len(exc.problems)} problem(s); nothing was summarised")
+    summary = summarise_grades(grades, cases)
+    click.echo(json.dumps(summary, indent=2) if as_json else render_grades(summary))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tutor.evaluation.reports import HASH_KEYS
 from tutor.evaluation.runner import EvalRun, flaky_cases
 from tutor.evaluation.stats import mcnemar_exact, sign_test
 
@@ -44,7 +45,7 @@ def compare_runs(a: EvalRun, b: EvalRun) -> dict:
     differences = [second[c][1] - first[c][1] for c in common if first[c][1] is not None and second[c][1] is not None]
     up, down, sign_p = sign_test(differences)
     changed = {key: {"a": a.hashes.get(key), "b": b.hashes.get(key)}
-               for key in ("cases", "corpus", "settings", "thresholds") if a.hashes.get(key) != b.hashes.get(key)}
+               for key in HASH_KEYS if a.hashes.get(key) != b.hashes.get(key)}
     return {
         "a": {"backend": a.backend, "started": a.started, "pass_rate": a.summary.get("pass_rate")},
         "b": {"backend": b.backend, "started": b.started, "pass_rate": b.summary.get("pass_rate")},

@@ -5,7 +5,8 @@ from __future__ import annotations
 from html import escape
 
 from tutor.evaluation.gate import describe_breach
-from tutor.evaluation.reports import COUNTS, failing, headline_rows, timing_rows, why_failed
+from tutor.evaluation.reports import (HASH_KEYS, case_rule_lines, category_rows, failing, known_failure_ids,
+                                      notice_rows, side_by_side_rows, why_failed)
 from tutor.evaluation.runner import EvalRun
 
 BLUE, GREEN, RED, GREY, INK = "#005eb8", "#007f3b", "#d5281b", "#aeb7bd", "#212b32"
@@ -133,59 +134,74 @@ def to_html(run: EvalRun) -> str:
            f"<h1>Evaluation report: {escape(run.backend)} backend</h1>",
            f"<p class='meta'>Run {escape(run.started)} &middot; {s['cases']} case runs ({run.repeat} trial(s) each) "
            f"&middot; {run.duration_s:.1f} s &middot; LLM judge: {escape(run.judge)} &middot; a case passes with rubric "
-           f"score &ge; {run.case_pass_score} and no critical miss</p>"]
+           f"score &ge; {run.case_pass_score} and no critical miss &middot; dev is tuned on, test is sealed</p>"]
     if run.gate is not None:
         ok = run.gate["passed"]
         detail = "" if ok else ": " + "; ".join(escape(describe_breach(b)) for b in run.gate["breaches"])
         out.append(f"<div class='gate {'pass' if ok else 'fail'}'>Gate {'passed' if ok else 'FAILED'}{detail}</div>")
-    out.append(f"<p><b>{s['passed']}</b> of {s['cases']} passed &middot; <b>{s['unscored']}</b> could not be scored "
-               f"&middot; <b>{s['critical_failures']}</b> with a critical failure</p>")
+    splits = s.get("by_split", {})
+    out.append(f"<p><b>{s['passed']}</b> of {s['cases']} passed ("
+               + ", ".join(f"{name} {splits[name]['passed']} of {splits[name]['cases']}" for name in ("dev", "test")
+                           if name in splits)
+               + f") &middot; <b>{s['unscored']}</b> could not be scored &middot; <b>{s['critical_failures']}</b> with a "
+               "critical failure</p>")
     axis_rows = [(axis, item["value"], f"(n={item['n']})") for axis, item in s["by_axis"].items()]
     out.append("<div class='grid'><div>" + hbar_chart(axis_rows, "Rubric score by axis") + "</div><div>"
-               + category_chart(s["by_category"]) + "</div></div>")
+               + category_chart({f"{split} {category}": item for split, category, item in category_rows(s)})
+               + "</div></div>")
     latencies = [r.latency_ms for r in run.results if r.latency_ms is not None]
     out.append(latency_chart(latencies, s["latency_ms"]["p50"], s["latency_ms"]["p95"]))
 
-    out.append("<div class='grid'><div><h2>Headline figures</h2>")
-    rows = [[escape(label), f"<span class='num'>{value}</span>", n] for label, value, n in headline_rows(s)]
-    rows += [[escape(label), str(s.get(key)), ""] for key, label in COUNTS]
-    rows += [[f"{label} p50 / p95 / max (ms)", f"{item['p50']} / {item['p95']} / {item['max']}", str(item["n"])]
-             for label, item in timing_rows(s)]
-    out.append(_table(["figure", "value", "n"], rows))
-    out.append("</div><div>")
+    out.append("<h2>Dev and test, side by side</h2>")
+    out.append(_table(["figure", "all", "dev", "test"],
+                      [[escape(label), escape(a), escape(d), escape(t)] for label, a, d, t in side_by_side_rows(s)]))
+    out.append("<div class='grid'><div>")
     if run.gate is not None:
-        out.append("<h2>Gate thresholds</h2>")
+        out.append("<h2>Gate</h2><ul>" + "".join(f"<li>{escape(line)}</li>" for line in case_rule_lines(run.gate))
+                   + "</ul>")
         checks = run.gate["checks"]
         out.append(_table(["figure", "limit", "actual"],
                           [[f"<code>{escape(c['figure'])}</code>", f"{'&ge;' if c['kind'] == 'min' else '&le;'} {c['limit']:g}",
                             _fmt(c["actual"])] for c in checks],
                           ["" if c["passed"] else "breach" for c in checks]))
-    out.append("<h2>Notices</h2>")
-    out.append(_table(["notice", "required", "given", "rate"],
-                      [[escape(nid), str(e["required"]), str(e["given"]), f"{e['rate']:.3f}"]
-                       for nid, e in s["notice_compliance_by_notice"].items()]))
+    out.append("</div><div><h2>Notices (given / required)</h2>")
+    out.append(_table(["notice", "all", "dev", "test"],
+                      [[escape(nid), escape(a), escape(d), escape(t)] for nid, a, d, t in notice_rows(s)]))
+    robustness = s["paraphrase_robustness"]
+    out.append("<h2>Paraphrases</h2>")
+    if robustness["pairs"] or robustness["unmatched"]:
+        out.append(f"<p>{robustness['pairs']} run with their original. Different outcome: "
+                   f"{escape(', '.join(robustness['different_outcome']) or 'none')}. Different documents: "
+                   f"{escape(', '.join(robustness['different_documents']) or 'none')}."
+                   + (f" Original not run: {escape(', '.join(robustness['unmatched']))}." if robustness["unmatched"] else "")
+                   + "</p>")
+    else:
+        out.append("<p>No paraphrase cases in this run.</p>")
     out.append("</div></div>")
 
     out.append("<h2>By category</h2>")
-    out.append(_table(["category", "cases", "passed", "pass rate", "score", "critical", "unscored", "p95 ms"],
-                      [[escape(c), str(i["cases"]), str(i["passed"]), f"{i['pass_rate']:.3f}", _fmt(i["rubric_score"]),
-                        str(i["critical_failures"]), str(i["unscored"]), _fmt(i["latency_p95"])]
-                       for c, i in s["by_category"].items()]))
+    out.append(_table(["split", "category", "cases", "passed", "pass rate", "score", "critical", "refused", "abstained",
+                       "unscored", "p95 ms"],
+                      [[escape(split), escape(c), str(i["cases"]), str(i["passed"]), f"{i['pass_rate']:.3f}",
+                        _fmt(i["rubric_score"]), str(i["critical_failures"]), str(i["refused"]), str(i["abstained"]),
+                        str(i["unscored"]), _fmt(i["latency_p95"])]
+                       for split, c, i in category_rows(s)]))
     if s["unscored_cases"]:
         out.append(f"<h2>Could not be scored ({len(s['unscored_cases'])})</h2><ul>")
         out += [f"<li><code>{escape(u['case_id'])}</code>: {escape(u['error'] or '')}</li>" for u in s["unscored_cases"]]
         out.append("</ul>")
     failures = failing(run.results)
+    known = known_failure_ids(run)
     out.append(f"<h2>Cases not passed ({len(failures)})</h2>")
     for r in failures:
         answer = (r.answer or {}).get("answer", "")
         reasons = "".join(f"<li>{escape(x)}</li>" for x in why_failed(r))
-        out.append(f"<details><summary><code>{escape(r.case_id)}</code> <span class='small'>{escape(r.category)} &middot; "
-                   f"score {_fmt(r.score)} &middot; {escape(r.where)}</span></summary><p><b>Q:</b> {escape(r.question)}</p>"
-                   f"<p><b>A:</b> {escape(answer[:1200])}</p><ul>{reasons}</ul></details>")
+        tag = " &middot; known failure" if r.case_id in known else ""
+        out.append(f"<details><summary><code>{escape(r.case_id)}</code> <span class='small'>{escape(r.split)} &middot; "
+                   f"{escape(r.category)} &middot; score {_fmt(r.score)} &middot; {escape(r.where)}{tag}</span></summary>"
+                   f"<p><b>Q:</b> {escape(r.question)}</p><p><b>A:</b> {escape(answer[:1200])}</p><ul>{reasons}</ul></details>")
     out.append("<h2>Content hashes</h2>")
-    hashes = [["cases", run.hashes.get("cases")], ["corpus", run.hashes.get("corpus")],
-              ["settings", run.hashes.get("settings")], ["thresholds", run.hashes.get("thresholds")]]
+    hashes = [[key, run.hashes.get(key)] for key in HASH_KEYS if key in run.hashes]
     hashes += [[path, digest] for path, digest in run.hashes.get("datasets", {}).items()]
     out.append(_table(["what", "hash"], [[escape(k), f"<code>{escape(str(v))}</code>"] for k, v in hashes]))
     out.append(f"<p class='small'>tutor {escape(run.tutor_version)}, report schema {run.schema_version}</p></body></html>")

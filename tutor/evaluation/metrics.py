@@ -7,18 +7,19 @@ as zero, and never silently dropped either: every summary figure reports how man
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from tutor.evaluation import readability
 from tutor.evaluation.cases import EvalCase
+from tutor.evaluation.faithfulness import containment
 from tutor.evaluation.leakage import leaked_values
 from tutor.evaluation.notices import check_notice, notice_given_by_id
-from tutor.evaluation.text import answer_sentences, citation_numbers, phrase_found
-from tutor.grounding import sentence_support, strip_markers
+from tutor.evaluation.text import answer_sentences, citation_numbers, phrase_found, strip_markers
 from tutor.models import Answer, Chunk
 
 
@@ -198,7 +199,8 @@ class NDCG(_RetrievalMetric):
 
 
 class Faithfulness:
-    """Share of answer sentences supported by a passage they cite, by the shared test in tutor.grounding."""
+    """Share of answer sentences contained in the passages they cite (tutor/evaluation/faithfulness.py: words, word
+    pairs and numbers), measured without the production verifier in tutor.grounding."""
 
     name = "faithfulness"
 
@@ -210,19 +212,18 @@ class Faithfulness:
         sentences = answer_sentences(answer.answer)
         unsupported: list[str] = []
         for sentence, numbers in sentences:
-            chunk_ids = [by_number[n].chunk_id for n in numbers if n in by_number]
-            passages = [context.chunks[cid].text for cid in chunk_ids if cid in context.chunks]
-            passage_sentences = [context.sentences.get(cid) or [context.chunks[cid].text] for cid in chunk_ids
-                                 if cid in context.chunks]
-            support = sentence_support(sentence, passages, context.embedder, passage_sentences)
-            if not support.supported:
-                unsupported.append(f"{strip_markers(sentence)[:90]} ({support.reason})")
+            cited = [by_number[n] for n in numbers if n in by_number]
+            # The passage as indexed when the answer's index has it, else the quote the citation carries.
+            passages = [context.chunks[c.chunk_id].text if c.chunk_id in context.chunks else c.quote for c in cited]
+            check = containment(sentence, passages)
+            if not check.supported:
+                unsupported.append(f"{strip_markers(sentence)[:90]} ({check.reason})")
         total = len(sentences)
         if not total:
             return MetricResult(name=self.name, value=None, reason="no sentences")
         return MetricResult(name=self.name, value=(total - len(unsupported)) / total,
-                            reason=f"{total - len(unsupported)} of {total} sentences supported"
-                                   + (f"; unsupported: {' | '.join(unsupported)}" if unsupported else ""),
+                            reason=f"{total - len(unsupported)} of {total} sentences contained in what they cite"
+                                   + (f"; not contained: {' | '.join(unsupported)}" if unsupported else ""),
                             details={"unsupported": unsupported})
 
 
@@ -319,6 +320,77 @@ class MustNot:
                             details={"matched": hits})
 
 
+class _Readability(ABC):
+    """A readability check (tutor/evaluation/readability.py) on answers that make claims: 1 clean, 0 at fault."""
+
+    name = ""
+
+    def score(self, sample: Sample) -> MetricResult:
+        if not substantive(sample.answer):
+            return MetricResult(name=self.name, value=None, reason="refused or abstained: not an answer to read")
+        return self.check(sample)
+
+    @abstractmethod
+    def check(self, sample: Sample) -> MetricResult: ...
+
+
+class NoDanglingOpener(_Readability):
+    name = "no_dangling_opener"
+
+    def check(self, sample: Sample) -> MetricResult:
+        found = readability.dangling_openers(sample.answer.answer)
+        return MetricResult(name=self.name, value=0.0 if found else 1.0,
+                            reason="; ".join(f"sentence {f.sentence} opens on '{f.text}' with nothing before it to "
+                                             f"point at" for f in found) or "no dangling opener",
+                            details={"openers": [f.text for f in found]})
+
+
+class NoRepeat(_Readability):
+    name = "no_repeat"
+
+    def check(self, sample: Sample) -> MetricResult:
+        pairs = readability.near_duplicates(sample.answer.answer)
+        return MetricResult(name=self.name, value=0.0 if pairs else 1.0,
+                            reason="; ".join(f"sentences {i} and {j} are near-duplicates (Jaccard {score:.2f})"
+                                             for i, j, score in pairs) or "no repeated sentence",
+                            details={"pairs": [list(p) for p in pairs]})
+
+
+class NoCrossReference(_Readability):
+    name = "no_cross_reference"
+
+    def check(self, sample: Sample) -> MetricResult:
+        found = readability.cross_references(sample.answer.answer)
+        return MetricResult(name=self.name, value=0.0 if found else 1.0,
+                            reason=f"sends the reader elsewhere: {', '.join(repr(f) for f in found)}" if found
+                            else "no cross-reference filler", details={"phrases": found})
+
+
+class TakesStance(_Readability):
+    """Only for yes/no questions: the first sentence takes a side."""
+
+    name = "takes_stance"
+
+    def check(self, sample: Sample) -> MetricResult:
+        if not readability.is_yes_no(sample.case.question):
+            return MetricResult(name=self.name, value=None, reason="not a yes/no question")
+        ok = readability.takes_stance(sample.answer.answer)
+        return MetricResult(name=self.name, value=1.0 if ok else 0.0,
+                            reason="the first sentence takes a stance" if ok
+                            else "a yes/no question, and the first sentence takes no stance")
+
+
+class AnswerWords(_Readability):
+    name = "answer_words"
+
+    def check(self, sample: Sample) -> MetricResult:
+        count = readability.word_count(sample.answer.answer)
+        return MetricResult(name=self.name, value=float(count), reason=f"{count} words")
+
+
+READABILITY = [NoDanglingOpener(), NoRepeat(), NoCrossReference(), TakesStance(), AnswerWords()]
+
+
 class Latency:
     name = "latency_ms"
 
@@ -329,4 +401,4 @@ class Latency:
 
 METRICS = [FactCoverage(), CitationValidity(), SourceRecall(), RetrievalRecall(), ReciprocalRank(), NDCG(),
            Faithfulness(), NoticeCompliance(), NoticeNoise(), RefusalCorrect(), AbstentionCorrect(), LeakFree(),
-           MustNot(), Latency()]
+           MustNot(), *READABILITY, Latency()]

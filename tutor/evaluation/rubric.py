@@ -11,13 +11,12 @@ from __future__ import annotations
 import re
 from typing import Callable, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tutor.evaluation.cases import Criterion, EvalCase
 from tutor.evaluation.metrics import MetricResult, Sample
-from tutor.evaluation.text import phrase_found
 from tutor.evaluation.notices import check_notice
-from tutor.grounding import strip_markers
+from tutor.evaluation.text import phrase_found, strip_markers
 
 Status = Literal["met", "not_met", "n/a", "unscored"]
 
@@ -28,6 +27,7 @@ class CriterionResult(BaseModel):
     points: int
     critical: bool
     origin: str
+    check: str = Field("", description="What checked it: fact, cites, notice:<id>, metric:<name>, refused, ...")
     status: Status
     scored_by: Literal["rule", "judge"] | None = None
     reason: str = ""
@@ -89,10 +89,11 @@ Judge = Callable[[Criterion, Sample], tuple[bool, str]]
 
 def evaluate(criterion: Criterion, sample: Sample, metrics: dict[str, MetricResult],
              judge: Judge | None = None) -> CriterionResult:
-    base = dict(text=criterion.text, axis=criterion.axis, points=criterion.points, critical=criterion.critical,
-                origin=criterion.origin)
-    answer = sample.answer
     check = criterion.check
+    label = {"metric": f"metric:{criterion.metric}", "notice": f"notice:{criterion.notice}"}.get(check, check)
+    base = dict(text=criterion.text, axis=criterion.axis, points=criterion.points, critical=criterion.critical,
+                origin=criterion.origin, check=label)
+    answer = sample.answer
     if check == "judge":
         if judge is None:
             return CriterionResult(**base, status="unscored", reason="judge-only criterion; the LLM judge is off")

@@ -31,6 +31,8 @@ class Target(Protocol):
 class CaseResult(BaseModel):
     case_id: str
     category: str
+    split: str = Field("dev", description="dev or test: the folder of the case file (evals/datasets/test/ is test).")
+    paraphrase_of: str = ""
     trial: int = 0
     question: str
     history: list[Turn] = Field(default_factory=list)
@@ -72,9 +74,10 @@ class EvalRun(BaseModel):
 def score_answer(case: EvalCase, answer: Answer, elapsed_ms: float, context: EvalContext,
                  judge: Judge | None = None, pass_score: float = 0.6, trial: int = 0) -> CaseResult:
     sample = Sample(case=case, answer=answer, elapsed_ms=elapsed_ms, context=context)
-    result = CaseResult(case_id=case.id, category=case.category, trial=trial, question=case.question,
-                        history=case.history, case_hash=case.content_hash, where=case.where, status="scored",
-                        answer=answer.model_dump(mode="json"), latency_ms=round(elapsed_ms, 2))
+    result = CaseResult(case_id=case.id, category=case.category, split=case.split, paraphrase_of=case.paraphrase_of,
+                        trial=trial, question=case.question, history=case.history, case_hash=case.content_hash,
+                        where=case.where, status="scored", answer=answer.model_dump(mode="json"),
+                        latency_ms=round(elapsed_ms, 2))
     errors: list[str] = []
     for metric in METRICS:
         try:
@@ -109,8 +112,9 @@ def run_case(case: EvalCase, target: Target, context: EvalContext, judge: Judge 
             answer = Answer.model_validate(answer)
     except Exception as exc:  # the tutor failing on a case is a finding, shown in the report
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return CaseResult(case_id=case.id, category=case.category, trial=trial, question=case.question,
-                          history=case.history, case_hash=case.content_hash, where=case.where, status="unscored",
+        return CaseResult(case_id=case.id, category=case.category, split=case.split,
+                          paraphrase_of=case.paraphrase_of, trial=trial, question=case.question, history=case.history,
+                          case_hash=case.content_hash, where=case.where, status="unscored",
                           error=f"the tutor raised {detail}")
     elapsed_ms = (time.perf_counter() - started) * 1000
     cpu_ms = (time.process_time() - cpu_started) * 1000
@@ -152,8 +156,19 @@ def _figure(results: list[CaseResult], name: str) -> dict:
     return {"value": _mean(values), "n": len(values)}
 
 
+SPLITS = ("dev", "test")
+
+
 def summarise(results: list[CaseResult]) -> dict:
-    """The run's headline figures; each carries n, the number of cases it was computed over."""
+    """The run's headline figures; each carries n, the number of cases it was computed over. The same figures again
+    for each split under `by_split` (dev: tuned on; test: sealed), so the two can be read side by side and gated."""
+    summary = _figures(results, results)
+    summary["by_split"] = {split: _figures([r for r in results if r.split == split], results) for split in SPLITS}
+    return summary
+
+
+def _figures(results: list[CaseResult], everything: list[CaseResult]) -> dict:
+    """Every summary figure over `results`; paraphrases find their originals in `everything`."""
     scored = [r for r in results if r.status == "scored"]
     answered = [r for r in scored if r.answer]
     expect_refuse = [r for r in answered if r.metrics.get("refusal_correct") and r.metrics["refusal_correct"].details.get("expected") is True]
@@ -203,6 +218,8 @@ def summarise(results: list[CaseResult]) -> dict:
         "identifier_leakage_rate": {"value": _mean([1.0 - r.metric("leak_free") for r in answered
                                                     if r.metric("leak_free") is not None]), "n": len(answered)},
         "must_not_violations": sum(r.metric("must_not") == 0.0 for r in scored),
+        "readability": _readability(scored),
+        "paraphrase_robustness": paraphrase_robustness(results, everything),
         "latency_ms": _spread(latencies),
         "cpu_ms": _spread([r.cpu_ms for r in answered if r.cpu_ms is not None]),
         "by_axis": _by_axis(scored),
@@ -212,6 +229,55 @@ def summarise(results: list[CaseResult]) -> dict:
         "flaky": flaky_cases(results),
     }
     return summary
+
+
+def _fault_share(results: list[CaseResult], metric: str) -> dict:
+    """Share of the answers a readability check applies to that have the fault (the metric scored 0)."""
+    values = [v for r in results if (v := r.metric(metric)) is not None]
+    return {"value": round(1 - statistics.fmean(values), 4) if values else None, "n": len(values)}
+
+
+def _readability(scored: list[CaseResult]) -> dict:
+    """Readability of the answers that make claims (not refused, not abstained): share with each fault, and length."""
+    lengths = [v for r in scored if (v := r.metric("answer_words")) is not None]
+    return {"answers": len(lengths),
+            "dangling_opener": _fault_share(scored, "no_dangling_opener"),
+            "repeat": _fault_share(scored, "no_repeat"),
+            "cross_reference": _fault_share(scored, "no_cross_reference"),
+            "no_stance": _fault_share(scored, "takes_stance"),
+            "words": {"p50": _median(lengths), "p90": percentile(lengths, 90),
+                      "max": max(lengths) if lengths else None, "n": len(lengths)}}
+
+
+def _median(values: list[float]) -> float | None:
+    return float(statistics.median(values)) if values else None
+
+
+def cited_documents(result: CaseResult) -> frozenset[str]:
+    return frozenset(c["doc_id"] for c in (result.answer or {}).get("citations", []))
+
+
+def paraphrase_robustness(results: list[CaseResult], everything: list[CaseResult] | None = None) -> dict:
+    """For each paraphrase whose original was run (same trial): does it get the same outcome (passed or not) and
+    cite the same set of documents? Paraphrases whose original was not in the run are listed as unmatched."""
+    originals = {(r.case_id, r.trial): r for r in everything or results}
+    pairs, unmatched = [], []
+    for r in results:
+        if not r.paraphrase_of:
+            continue
+        original = originals.get((r.paraphrase_of, r.trial))
+        if original is None:
+            unmatched.append(r.case_id)
+        else:
+            pairs.append((r, original))
+    outcome = [r.passed == o.passed for r, o in pairs]
+    documents = [cited_documents(r) == cited_documents(o) for r, o in pairs]
+    return {"pairs": len(pairs),
+            "same_outcome": {"value": _mean([float(x) for x in outcome]), "n": len(outcome)},
+            "same_documents": {"value": _mean([float(x) for x in documents]), "n": len(documents)},
+            "different_outcome": sorted({r.case_id for (r, o), same in zip(pairs, outcome) if not same}),
+            "different_documents": sorted({r.case_id for (r, o), same in zip(pairs, documents) if not same}),
+            "unmatched": sorted(set(unmatched))}
 
 
 def _spread(values: list[float]) -> dict:
@@ -231,8 +297,11 @@ def _by_category(results: list[CaseResult]) -> dict:
         group = [r for r in results if r.category == category]
         scored = [r for r in group if r.status == "scored"]
         latencies = [r.latency_ms for r in scored if r.latency_ms is not None]
+        answers = [r.answer for r in scored if r.answer]
         out[category] = {"cases": len(group), "unscored": len(group) - len(scored),
                          "passed": sum(r.passed for r in group),
+                         "refused": sum(bool(a.get("refused")) for a in answers),
+                         "abstained": sum(bool(a.get("abstained")) and not a.get("refused") for a in answers),
                          "pass_rate": round(sum(r.passed for r in group) / len(group), 4),
                          "rubric_score": _mean([r.score for r in scored if r.score is not None]),
                          "critical_failures": sum(bool(r.critical_misses) for r in scored),
@@ -259,13 +328,20 @@ def file_hash(path: Path) -> str:
 
 
 def run_hashes(cases: list[EvalCase], dataset_files: list[Path], corpus_version: str, settings,
-               thresholds_file: Path | None) -> dict:
+               thresholds_file: Path | None, known_failures_file: Path | None = None) -> dict:
+    """What the answers and the verdict depend on. `settings` is the fingerprint stamped on answers (settings that
+    change answers, every prompt file, the package version); prompts and package version are also given apart."""
+    relevant = settings.answer_relevant()
     return {
         "cases": cases_hash(cases),
         "datasets": {str(p): file_hash(p) for p in dataset_files},
         "corpus": corpus_version,
         "settings": settings.fingerprint,
+        "prompts": relevant["prompts"],
+        "package_version": relevant["package_version"],
         "thresholds": file_hash(thresholds_file) if thresholds_file and thresholds_file.is_file() else None,
+        "known_failures": (file_hash(known_failures_file)
+                           if known_failures_file and known_failures_file.is_file() else None),
     }
 
 
@@ -277,8 +353,9 @@ def new_run(results: list[CaseResult], *, started: float, backend: str, repeat: 
 
 
 def evaluate_tutor(tutor, cases: list[EvalCase], dataset_paths: list[Path], limits, thresholds_file: Path, *,
-                   corpus_dir: Path, repeat: int = 1, judge: Judge | None = None, judge_label: str = "off",
-                   progress: Callable[[int, int], None] | None = None) -> EvalRun:
+                   corpus_dir: Path, known_failures: dict[str, str] | None = None,
+                   known_failures_file: Path | None = None, repeat: int = 1, judge: Judge | None = None,
+                   judge_label: str = "off", progress: Callable[[int, int], None] | None = None) -> EvalRun:
     """Everything `tutor eval` does short of writing files: run, summarise, hash and gate. Shared by every caller,
     so the command line and the app always produce the same run."""
     from tutor.corpus import load_corpus
@@ -290,9 +367,11 @@ def evaluate_tutor(tutor, cases: list[EvalCase], dataset_paths: list[Path], limi
     results = run_cases(cases, tutor, context, repeat=repeat, judge=judge, pass_score=limits.case_pass_score,
                         progress=progress)
     hashes = run_hashes(cases, dataset_files(dataset_paths), load_corpus(corpus_dir).version, tutor.settings,
-                        thresholds_file)
+                        thresholds_file, known_failures_file)
     hashes["index_corpus"] = tutor.corpus_version
+    hashes["corpus_version"] = ", ".join(sorted({r.answer.get("corpus_version", "") for r in results if r.answer})) \
+        or tutor.corpus_version
     run = new_run(results, started=started, backend=tutor.settings.llm.backend, repeat=repeat, judge=judge_label,
                   pass_score=limits.case_pass_score, hashes=hashes)
-    run.gate = apply_gate(run.summary, limits)
+    run.gate = apply_gate(run.summary, limits, results, known_failures)
     return run

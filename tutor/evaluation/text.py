@@ -1,15 +1,22 @@
-"""Text helpers shared by the metrics: phrase matching and splitting an answer into cited sentences."""
+"""Text helpers shared by the metrics: phrase matching, splitting an answer into cited sentences, and word tokens.
+
+These are the evaluation's own, deliberately not the production helpers in tutor.grounding and tutor.retrieval:
+a metric that grades the product with the product's own code cannot catch a regression in that code.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from tutor.chunking import _ABBREVIATIONS
-from tutor.grounding import strip_markers
 
 _MARKER = re.compile(r"\[(\d+)\]")
+_MARKER_WITH_SPACE = re.compile(r"\s*\[\d+\]")
 # A sentence ends at . ! or ? and keeps the [n] markers that follow it; a marker never starts a sentence.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*((?:\s*\[\d+\])*)\s+(?!\[\d)(?=[\"“(\[]?[A-Z0-9£])")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 def normalise(text: str) -> str:
@@ -28,6 +35,11 @@ def citation_numbers(text: str) -> list[int]:
     return [int(n) for n in _MARKER.findall(text)]
 
 
+def strip_markers(text: str) -> str:
+    """The text without its [n] citation markers."""
+    return _MARKER_WITH_SPACE.sub("", text).strip()
+
+
 def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
     """Split an answer into sentences, each with the citation numbers it carries ("... [2]" belongs to its sentence)."""
     pieces: list[str] = []
@@ -39,3 +51,14 @@ def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
         cursor = match.end()
     pieces.append(text[cursor:].strip())
     return [(p, citation_numbers(p)) for p in pieces if strip_markers(p)]
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens, unstemmed (NFKC, straight apostrophes; "doesn't" stays one token)."""
+    text = unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'").lower()
+    return _WORD.findall(strip_markers(text))
+
+
+def numbers(text: str) -> set[str]:
+    """Every number in the text, thousands separators dropped ("1,000" and "1000" are the same number)."""
+    return {n.replace(",", "") for n in _NUMBER.findall(strip_markers(text))}

@@ -108,14 +108,15 @@ class GenerativeAnswerer:
     # ------------------------------------------------------------------ answers
 
     def compose(self, question: str, query_vector: np.ndarray, hits: list[Hit], history: list[Turn] | None = None,
-                rewrite: Rewrite | None = None) -> GenerativeDraft:
+                rewrite: Rewrite | None = None, allowed: set[str] | None = None) -> GenerativeDraft:
+        """`allowed` (the passages a filter or tutor move admits) is already applied to `hits`."""
         for item in self._answer(question, query_vector, hits, history or [], rewrite, streaming=False):
             if isinstance(item, GenerativeDraft):
                 return item
         raise AssertionError("the answer path always ends with a draft")
 
     def stream(self, question: str, query_vector: np.ndarray, hits: list[Hit], history: list[Turn] | None = None,
-               rewrite: Rewrite | None = None) -> Iterator[str | GenerativeDraft]:
+               rewrite: Rewrite | None = None, allowed: set[str] | None = None) -> Iterator[str | GenerativeDraft]:
         """Checked text pieces as the reply streams in, then the final draft (which may differ: a fallback)."""
         yield from self._answer(question, query_vector, hits, history or [], rewrite, streaming=True)
 

@@ -38,13 +38,29 @@ class Suggestion:
 
 
 @dataclass
+class Pointer:
+    """Where to go instead, added to a refusal of one of `reasons` when `trigger` matches the message."""
+
+    reasons: tuple[str, ...]
+    trigger: re.Pattern
+    text: str
+
+
+@dataclass
 class Refusals:
     texts: dict[str, str]
     out_of_scope_clinical: str
     suggestions: list[Suggestion]
+    pointers: list[Pointer] = field(default_factory=list)
+    max_pointers: int = 2
 
     def suggestion_for(self, text: str) -> str:
         return next((s.question for s in self.suggestions if s.trigger.search(text)), "")
+
+    def pointers_for(self, reason: str, text: str) -> list[str]:
+        """The pointers for this refusal whose trigger matches, in file order, at most `max_pointers`."""
+        found = [p.text for p in self.pointers if reason in p.reasons and p.trigger.search(text)]
+        return found[: self.max_pointers]
 
 
 def _read(path: Path) -> dict:
@@ -124,7 +140,17 @@ def load_refusals(folder: Path) -> Refusals:
         suggestions.append(Suggestion(_pattern(item["trigger"], f"{path}: suggestion {number}"), str(item["question"])))
     if "{suggestion}" in texts["clinical_advice"] and not suggestions:
         raise CatalogueError(f"{path}: clinical_advice uses {{suggestion}} but there are no suggestions")
-    return Refusals(texts, " ".join(str(clinical).split()), suggestions)
+    pointers = []
+    for number, item in enumerate(data.get("pointers") or [], start=1):
+        where = f"{path}: pointer {number}"
+        if not isinstance(item, dict) or not item.get("trigger") or not item.get("text") or not item.get("reasons"):
+            raise CatalogueError(f"{where} needs reasons, a trigger and a text")
+        reasons = tuple(item["reasons"]) if isinstance(item["reasons"], list) else (str(item["reasons"]),)
+        unknown = set(reasons) - set(REFUSAL_REASONS)
+        if unknown:
+            raise CatalogueError(f"{where}: unknown reason(s) {', '.join(sorted(unknown))}; use {', '.join(REFUSAL_REASONS)}")
+        pointers.append(Pointer(reasons, _pattern(item["trigger"], where), " ".join(str(item["text"]).split())))
+    return Refusals(texts, " ".join(str(clinical).split()), suggestions, pointers)
 
 
 def load_exemplars(folder: Path) -> dict[str, list[str]]:

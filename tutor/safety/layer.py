@@ -144,12 +144,14 @@ class SafetyLayer:
         return verdict
 
     def _refusal_text(self, reason: str, text: str) -> str:
+        """The refusal for `reason`, then the pointers (prompts/refusals.yaml) to who can answer instead."""
         if reason == OUT_OF_SCOPE and _CLINICAL_WORDS.search(text):
-            return self.refusals.out_of_scope_clinical
-        template = self.refusals.texts[reason]
+            template = self.refusals.out_of_scope_clinical
+        else:
+            template = self.refusals.texts[reason]
         if reason == CLINICAL_ADVICE:
-            return template.replace("{suggestion}", self.refusals.suggestion_for(text))
-        return template
+            template = template.replace("{suggestion}", self.refusals.suggestion_for(text))
+        return " ".join([template, *self.refusals.pointers_for(reason, text)])
 
     # ------------------------------------------------------------------------------------------------ output
 

@@ -7,14 +7,13 @@ import streamlit as st
 from tutor.evaluation import CATEGORIES, DatasetError, ThresholdsError, compare_runs
 from tutor.evaluation.compare import RunFileError
 from tutor.evaluation.gate import describe_breach
-from tutor.evaluation.reports import headline_rows
 from tutor.indexing import IndexMissingError
 from tutor.settings import Settings
 from tutor.stores import StoreUnavailableError
 from tutor.webapp import auth, resources
 from tutor.webapp.charts import axis_chart, bar_height, category_chart, comparison_chart, latency_chart
 from tutor.webapp.evaluation_runs import (SavedRun, axis_rows, category_rows, comparison_rows, failing_rows,
-                                          latency_rows, read_run, run_suite, saved_runs)
+                                          latency_rows, read_run, run_suite, saved_runs, split_rows)
 
 REPORT_CHOICE = "evaluation-report-choice"
 
@@ -98,9 +97,8 @@ def show_run(saved: SavedRun) -> None:
         st.markdown("#### Time to answer")
         st.altair_chart(latency_chart(latencies), width="stretch", height=bar_height(len({r["category"] for r in latencies})),
                         alt="Time to answer by category, box and whisker.")
-    with st.expander("All headline figures"):
-        st.dataframe([{"figure": label, "value": value, "cases": n} for label, value, n in headline_rows(summary)],
-                     hide_index=True, width="stretch")
+    with st.expander("All headline figures, dev and test side by side"):
+        st.dataframe(split_rows(run), hide_index=True, width="stretch")
     failures = failing_rows(run)
     with st.expander(f"Cases that failed ({len(failures)})", expanded=bool(failures) and len(failures) <= 10):
         if failures:

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Callable
 
 from tutor.evaluation import EvalRun, load_cases, load_run, load_thresholds, write_reports
-from tutor.evaluation.gate import DEFAULT_THRESHOLDS
-from tutor.evaluation.reports import why_failed
+from tutor.evaluation.cases import split_paths
+from tutor.evaluation.gate import DEFAULT_KNOWN_FAILURES, DEFAULT_THRESHOLDS, load_known_failures
+from tutor.evaluation.reports import side_by_side_rows, why_failed
 from tutor.evaluation.runner import evaluate_tutor
-from tutor.settings import PROJECT_ROOT, Settings
-
-DEFAULT_DATASETS = PROJECT_ROOT / "evals" / "datasets"
+from tutor.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -51,16 +50,18 @@ def saved_runs(settings: Settings) -> list[SavedRun]:
 def run_suite(settings: Settings, tutor, categories: list[str] | None = None, repeat: int = 1,
               progress: Callable[[int, int], None] | None = None,
               datasets: list[Path] | None = None) -> tuple[EvalRun, Path]:
-    """Score the tutor on the evaluation cases exactly as `tutor eval` does (the same evaluate_tutor), save the
-    reports, return the run and its folder. Raises DatasetError or ThresholdsError (each says which file and line)
-    before anything runs."""
-    paths = datasets or [DEFAULT_DATASETS]
+    """Score the tutor on the evaluation cases (dev and test) exactly as `tutor eval` does (the same
+    evaluate_tutor), save the reports, return the run and its folder. Raises DatasetError or ThresholdsError (each
+    says which file and line) before anything runs."""
+    paths = datasets or split_paths("all")
     cases = load_cases(paths)
     if categories:
         cases = [c for c in cases if c.category in categories]
     limits = load_thresholds(DEFAULT_THRESHOLDS)
+    known = load_known_failures(DEFAULT_KNOWN_FAILURES)
     run = evaluate_tutor(tutor, cases, paths, limits, DEFAULT_THRESHOLDS, corpus_dir=settings.paths.corpus_dir,
-                         repeat=repeat, progress=progress)
+                         known_failures=known, known_failures_file=DEFAULT_KNOWN_FAILURES, repeat=repeat,
+                         progress=progress)
     out_dir = runs_folder(settings) / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     write_reports(run, out_dir)
     return run, out_dir
@@ -77,6 +78,11 @@ def category_rows(run: EvalRun) -> list[dict]:
             for name, figures in run.summary.get("by_category", {}).items()]
 
 
+def split_rows(run: EvalRun) -> list[dict]:
+    """Every headline figure for all cases, dev and test side by side (runs saved before the split show '-')."""
+    return [{"figure": label, "all": a, "dev": d, "test": t} for label, a, d, t in side_by_side_rows(run.summary)]
+
+
 def axis_rows(run: EvalRun) -> list[dict]:
     return [{"axis": axis, "score": figures["value"], "cases": figures["n"]}
             for axis, figures in run.summary.get("by_axis", {}).items() if figures.get("value") is not None]
@@ -88,8 +94,8 @@ def latency_rows(run: EvalRun) -> list[dict]:
 
 
 def failing_rows(run: EvalRun) -> list[dict]:
-    return [{"case": r.case_id, "category": r.category, "score": r.score, "why": "; ".join(why_failed(r)),
-             "question": r.question} for r in run.results if not r.passed]
+    return [{"case": r.case_id, "split": r.split, "category": r.category, "score": r.score,
+             "why": "; ".join(why_failed(r)), "question": r.question} for r in run.results if not r.passed]
 
 
 def comparison_rows(a: EvalRun, b: EvalRun) -> list[dict]:
