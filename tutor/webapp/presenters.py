@@ -16,7 +16,7 @@ EXAMPLE_QUESTIONS = (
     "What is automation bias?",
     "Why does a positive AI result mean less when a condition is rare?",
     "How do I report a problem with an AI tool?",
-    "Can I use an ambient scribe in my clinic?",
+    "Is it safe to use an ambient scribe in clinic?",
 )
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_~$<>|#])")
 _QUOTED_QUESTION = re.compile(r"[\"“]([^\"”]{8,200}\?)[\"”]")
