@@ -7,7 +7,7 @@ import numpy as np
 
 from tutor.answer import Draft, QuestionFocus, cite
 from tutor.cards import CardIndex, CardMatch, resolve_anchor
-from tutor.models import Chunk, Citation, Hit, SourceDoc
+from tutor.models import AnswerCard, Chunk, Citation, Hit, SourceDoc
 from tutor.settings import CardSettings
 from tutor.vocabulary import Vocabulary
 
@@ -33,24 +33,23 @@ class CardAnswerer:
     def __getattr__(self, name):  # rewrite(), index, docs ... of the wrapped answerer
         return getattr(self.inner, name)
 
-    def best(self, question: str, query_vector: np.ndarray) -> CardMatch | None:
-        """The card to serve, if one matches confidently: first in the fused ranking, similar enough in meaning to
-        one of its questions, and about what the question turns on (its names, acronyms and numbers)."""
+    def top(self, question: str, query_vector: np.ndarray) -> tuple[CardMatch | None, QuestionFocus]:
+        """The first card in the fused ranking (once per question: serving and context both read it)."""
         focus = QuestionFocus.of(question, self.vocabulary)
-        for match in self.cards.match(focus.core, query_vector)[:1]:
-            if match.similarity < self.settings.serve_similarity:
-                return None
-            text = " ".join(match.card.questions + [s.text for s in match.card.answer]).lower()
-            if not focus.terms_covered(text):
-                return None
-            return match
-        return None
+        matches = self.cards.match(focus.core, query_vector)[:1]
+        return (matches[0] if matches else None), focus
 
-    def near(self, question: str, query_vector: np.ndarray) -> CardMatch | None:
-        for match in self.cards.match(QuestionFocus.of(question, self.vocabulary).core, query_vector)[:1]:
-            if match.similarity >= self.settings.context_similarity:
-                return match
-        return None
+    def servable(self, match: CardMatch | None, focus: QuestionFocus) -> bool:
+        """A card is served on a confident match: similar enough in meaning to one of its questions, and about what
+        the question turns on (its names, acronyms and numbers)."""
+        if match is None or match.similarity < self.settings.serve_similarity:
+            return False
+        return focus.terms_covered(" ".join(match.card.questions + [s.text for s in match.card.answer]).lower())
+
+    def _resolved(self, card: AnswerCard):
+        """Each answer sentence with its anchors resolved against the indexed text (None where one no longer does)."""
+        return [(sentence, [resolve_anchor(a.quote, self._by_doc.get(a.doc, [])) for a in sentence.anchors])
+                for sentence in card.answer]
 
     def card_draft(self, match: CardMatch, allowed: set[str] | None = None) -> Draft | None:
         """The card's answer citing its anchored passages; None if an anchor no longer resolves (a stale card is
@@ -58,15 +57,12 @@ class CardAnswerer:
         citations: dict[str, Citation] = {}
         spans: dict[str, list[tuple[int, int]]] = {}
         parts = []
-        for sentence in match.card.answer:
+        for sentence, found in self._resolved(match.card):
             numbers = []
-            for anchor in sentence.anchors:
-                resolved = resolve_anchor(anchor.quote, self._by_doc.get(anchor.doc, []))
-                if resolved is None:
-                    return None  # the card no longer matches the indexed text: never serve a stale card
-                chunk = resolved.chunk
-                if allowed is not None and chunk.id not in allowed:
+            for resolved in found:
+                if resolved is None or (allowed is not None and resolved.chunk.id not in allowed):
                     return None
+                chunk = resolved.chunk
                 if chunk.id not in citations:
                     citations[chunk.id] = cite(chunk, self.docs[chunk.doc_id], len(citations) + 1)
                 spans.setdefault(chunk.id, []).append((resolved.start, resolved.end))
@@ -81,26 +77,29 @@ class CardAnswerer:
         return Draft(" ".join(parts), list(citations.values()), False, match.similarity, source="card",
                      card_id=match.card.id, passages=list(citations))
 
-    def compose(self, question: str, query_vector: np.ndarray, hits: list[Hit], allowed: set[str] | None = None,
-                **extra) -> Draft:
-        match = self.best(question, query_vector)
-        if match is not None:
+    def _plan(self, question, query_vector, hits, allowed) -> tuple[Draft | None, list[Hit]]:
+        """The card's draft when one is served; otherwise the passages the wrapped answerer composes from."""
+        match, focus = self.top(question, query_vector)
+        if self.servable(match, focus):
             draft = self.card_draft(match, allowed)
             if draft is not None:
-                return draft
-        context = self._with_card_context(question, query_vector, hits, allowed)
+                return draft, hits
+        return None, self._with_card_context(match, hits, allowed)
+
+    def compose(self, question: str, query_vector: np.ndarray, hits: list[Hit], allowed: set[str] | None = None,
+                **extra) -> Draft:
+        draft, context = self._plan(question, query_vector, hits, allowed)
+        if draft is not None:
+            return draft
         return self._drew_on(self.inner.compose(question, query_vector, context, allowed=allowed, **extra),
                              context, hits)
 
     def stream(self, question: str, query_vector: np.ndarray, hits: list[Hit], allowed: set[str] | None = None,
                **extra):
-        match = self.best(question, query_vector)
-        if match is not None:
-            draft = self.card_draft(match, allowed)
-            if draft is not None:
-                yield draft
-                return
-        context = self._with_card_context(question, query_vector, hits, allowed)
+        draft, context = self._plan(question, query_vector, hits, allowed)
+        if draft is not None:
+            yield draft
+            return
         for item in self.inner.stream(question, query_vector, context, allowed=allowed, **extra):
             yield item if isinstance(item, str) else self._drew_on(item, context, hits)
 
@@ -111,16 +110,14 @@ class CardAnswerer:
         draft.passages = [h.chunk.id for h in context if h.chunk.id not in retrieved]
         return draft
 
-    def _with_card_context(self, question: str, query_vector: np.ndarray, hits: list[Hit],
+    def _with_card_context(self, match: CardMatch | None, hits: list[Hit],
                            allowed: set[str] | None = None) -> list[Hit]:
         """A near (not confident) card vouches for its passages: they go first among those retrieved."""
-        match = self.near(question, query_vector)
-        if match is None:
+        if match is None or match.similarity < self.settings.context_similarity:
             return hits
         anchored: list[Chunk] = []
-        for sentence in match.card.answer:
-            for anchor in sentence.anchors:
-                resolved = resolve_anchor(anchor.quote, self._by_doc.get(anchor.doc, []))
+        for _, found in self._resolved(match.card):
+            for resolved in found:
                 if resolved and resolved.chunk not in anchored and (allowed is None or resolved.chunk.id in allowed):
                     anchored.append(resolved.chunk)
         seen = {c.id for c in anchored}
@@ -130,4 +127,3 @@ class CardAnswerer:
         for rank, hit in enumerate(out):
             hit.rank = rank
         return out[: max(len(hits), len(lead))]
-

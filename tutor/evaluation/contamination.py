@@ -5,9 +5,10 @@ split was tuned on, and its figures no longer say how the tutor does on question
 Words are compared lower-cased with punctuation dropped, so quoting, line breaks and regex escapes ("\\bcarries\\s+
 the") do not hide a copy.
 
-A run that is also in the guidance itself (corpus/docs/) is not counted: "the Medicines and Healthcare products
-Regulatory Agency" or a document's title is the domain's vocabulary, shared by a question and an answer card because
-both quote the guidance, not because one was copied from the other. `scan_files` reports how many runs this exempts.
+In the answer cards and the vocabulary, a run that is also in the guidance itself (corpus/docs/) is not counted: a
+regulator's full name or a document's title is the domain's vocabulary, shared by a question and a card because both
+quote the guidance, not because one was copied from the other. Prompts and code get no such exemption: they do not
+quote the guidance. `scan_files` reports how many runs the exemption covers.
 """
 
 from __future__ import annotations
@@ -125,26 +126,25 @@ def scan_files(root: Path, cases: list[EvalCase], n: int = RUN_WORDS) -> tuple[l
     * every string literal in tutor/**/*.py;
     * every string in YAML and JSON files under tutor/.
 
-    Runs that are in root/corpus/docs/ are exempt (see the module docstring). Returns what was found, and how many
-    files of each kind were scanned and question runs exempted (so a test can tell "clean" from "looked at
-    nothing").
+    In the answer cards and the vocabulary, runs that are in root/corpus/docs/ are exempt (see the module
+    docstring); in prompts and code nothing is. Returns what was found, and how many files of each kind were scanned
+    and question runs exempted (so a test can tell "clean" from "looked at nothing").
     """
-    exempt = guidance_runs(root / "corpus", n)
-    runs = question_runs(cases, n, exempt)
+    runs = question_runs(cases, n)
+    quoting = question_runs(cases, n, guidance_runs(root / "corpus", n))  # for files that quote the guidance
     found: list[Contamination] = []
-    scanned = {"prompts": 0, "answer cards": 0, "python": 0, "data": 0, "question runs": len(runs),
-               "exempt runs": len(question_runs(cases, n)) - len(runs)}
-    for folder, kind in (("prompts", "prompts"), ("corpus/answers", "answer cards"), ("corpus/vocabulary.yaml",
-                                                                                          "vocabulary")):
+    scanned = {"prompts": 0, "answer cards": 0, "vocabulary": 0, "python": 0, "data": 0, "question runs": len(runs),
+               "exempt runs": len(runs) - len(quoting)}
+    for folder, kind, against in (("prompts", "prompts", runs), ("corpus/answers", "answer cards", quoting),
+                                  ("corpus/vocabulary.yaml", "vocabulary", quoting)):
         base = root / folder
-        scanned.setdefault(kind, 0)
         for path in ([base] if base.is_file() else sorted(base.rglob("*")) if base.is_dir() else []):
             if not path.is_file() or "__pycache__" in path.parts:
                 continue
             text = path.read_text(encoding="utf-8", errors="replace")
             scanned[kind] += 1
             found += [Contamination(_relative(path, root), _line_of(text, offset), phrase, case_id)
-                      for offset, phrase, case_id in scan_text(text, runs, n)]
+                      for offset, phrase, case_id in scan_text(text, against, n)]
     code = root / "tutor"
     for path in sorted(code.rglob("*.py")) if code.is_dir() else []:
         scanned["python"] += 1
